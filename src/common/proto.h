@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proto.h - the procvisor wire protocol.
+ *
+ * Every connection to the hypervisor is an AF_UNIX SOCK_SEQPACKET socket, so
+ * one message is one datagram and framing cannot be lost.  A message is a
+ * fixed 16-byte header followed by exactly `len` payload bytes; the whole
+ * datagram is at most PV_MSG_MAX bytes.  Requests carry a sequence number
+ * that the reply echoes.  Descriptors travel as SCM_RIGHTS on the reply (or
+ * on PV_MSG_ATTACH).  The first request on every connection must be
+ * PV_MSG_HELLO; anything else before it closes the connection.
+ *
+ * docs/protocol.md is the prose description of this file.
+ */
+#ifndef PROCVISOR_PROTO_H
+#define PROCVISOR_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PV_PROTO_MAGIC   0x7076u /* "pv" */
+#define PV_PROTO_VERSION 1u
+#define PV_MSG_MAX       (64u * 1024u)
+
+/* header.flags */
+#define PV_F_REPLY 0x0001u
+
+struct pv_hdr {
+    uint16_t magic;   /* PV_PROTO_MAGIC */
+    uint16_t version; /* PV_PROTO_VERSION */
+    uint16_t type;    /* enum pv_msg_type */
+    uint16_t flags;   /* PV_F_* */
+    uint32_t len;     /* payload bytes after this header */
+    uint32_t seq;     /* echoed by the reply */
+};
+_Static_assert(sizeof(struct pv_hdr) == 16, "pv_hdr layout");
+
+#define PV_PAYLOAD_MAX (PV_MSG_MAX - sizeof(struct pv_hdr))
+
+enum pv_msg_type {
+    /* any connection */
+    PV_MSG_HELLO = 1,     /* -> pv_hello_rep */
+    PV_MSG_HYPERCALL = 2, /* pv_hcall_req -> pv_hcall_rep */
+    PV_MSG_MAP = 3,       /* pv_map_req -> pv_rep + 1 fd */
+    PV_MSG_ATTACH = 4,    /* token socket only: 1 fd, no reply */
+
+    /* control connection (dom0's socket) only */
+    PV_MSG_CREATE = 16,  /* pv_create_req -> pv_rep (ret = domid) */
+    PV_MSG_DESTROY = 17, /* pv_domid_req -> pv_rep */
+    PV_MSG_LIST = 18,    /* -> pv_rep + pv_dominfo[ret] */
+    PV_MSG_CONSOLE = 19, /* pv_domid_req -> pv_rep + text; domid
+                            DOMID_XEN reads the hypervisor ring */
+    PV_MSG_TOKEN = 20,   /* pv_domid_req -> pv_rep + 1 fd */
+    PV_MSG_DOWN = 21,    /* -> pv_rep, then the daemon exits */
+    PV_MSG_INPUT = 22,   /* text -> pv_rep: the hypervisor's serial input */
+
+    PV_MSG_TYPE_MAX = 32
+};
+
+/* Every reply payload starts with this. */
+struct pv_rep {
+    int64_t ret; /* >= 0 result, or -errno */
+};
+
+struct pv_hello_req {
+    uint32_t version;
+    uint32_t pad;
+};
+
+#define PV_HELLO_CONTROL 0x1u /* this connection is the control socket */
+
+struct pv_hello_rep {
+    int64_t ret;
+    uint32_t domid;
+    uint32_t version;
+    uint32_t max_vcpus;
+    uint32_t flags; /* PV_HELLO_* */
+};
+
+/*
+ * A hypercall.  The client copies the argument memory the call reads (IN)
+ * and names the memory it may write (OUT) as regions; the hypervisor reaches
+ * guest memory only through these, like Xen's copy_{from,to}_guest.  An
+ * address outside every region is -EFAULT.
+ */
+#define PV_REGION_IN   0x1u
+#define PV_REGION_OUT  0x2u
+#define PV_REGIONS_MAX 256u
+
+struct pv_region {
+    uint64_t addr;
+    uint32_t len;
+    uint32_t flags; /* PV_REGION_* */
+};
+_Static_assert(sizeof(struct pv_region) == 16, "pv_region layout");
+
+struct pv_hcall_req {
+    uint64_t op;
+    uint64_t args[5];
+    uint32_t vcpu;
+    uint32_t nr_regions;
+    /* struct pv_region[nr_regions], then the IN bytes of each region in
+     * order */
+};
+_Static_assert(sizeof(struct pv_hcall_req) == 56, "pv_hcall_req layout");
+
+struct pv_hcall_rep {
+    int64_t ret;
+    uint32_t nr_out;
+    uint32_t pad;
+    /* struct pv_region[nr_out] (flags 0), then the bytes of each */
+};
+
+enum pv_map_what {
+    PV_MAP_SHARED_INFO = 1, /* read-write, one page */
+    PV_MAP_START_INFO = 2,  /* read-only (sealed), one page */
+};
+
+struct pv_map_req {
+    uint32_t what;
+    uint32_t pad;
+};
+
+struct pv_domid_req {
+    uint32_t domid;
+    uint32_t pad;
+};
+
+#define PV_NAME_MAX 64
+
+struct pv_create_req {
+    char name[PV_NAME_MAX]; /* NUL-terminated */
+    uint64_t memory_kib;
+    uint32_t max_grant_frames;
+    uint32_t max_maptrack;
+    uint32_t max_evtchn;
+    uint32_t max_vcpus;
+    uint32_t flags; /* PV_CREATE_* */
+    uint32_t pad;
+};
+
+#define PV_CREATE_IS_CONSOLE 0x1u /* may read the console, like is_console */
+#define PV_CREATE_PV         0x2u /* a PV guest (default: PVH, translated) */
+
+enum pv_dom_state {
+    PV_DOM_CREATED = 0, /* no process has attached yet */
+    PV_DOM_RUNNING = 1,
+    PV_DOM_SHUTDOWN = 2, /* latched a shutdown code, processes may remain */
+    PV_DOM_DYING = 3,    /* being torn down */
+    PV_DOM_DEAD = 4,     /* gone; the record is kept for `list` */
+};
+
+/* why a domain stopped, beyond Xen's SHUTDOWN_* codes 0..255 */
+#define PV_REASON_NONE      (-1)
+#define PV_REASON_EXITED    (-2) /* its last process went away */
+#define PV_REASON_DESTROYED (-3) /* dom0 destroyed it */
+
+struct pv_dominfo {
+    uint32_t domid;
+    uint32_t state; /* enum pv_dom_state */
+    int32_t reason; /* SHUTDOWN_* or PV_REASON_* */
+    uint32_t nr_conns;
+    uint64_t tot_pages;
+    uint64_t max_pages;
+    uint32_t max_grant_frames;
+    uint32_t max_maptrack;
+    uint32_t max_evtchn;
+    uint32_t max_vcpus;
+    uint64_t created_ns; /* hypervisor system time */
+    uint64_t cpu_hypercalls;
+    uint64_t shinfo_gpfn; /* ~0 when not placed */
+    uint64_t timer_virqs; /* VIRQ_TIMER raised so far */
+    uint32_t flags;       /* PV_CREATE_* */
+    uint32_t pad;
+    char name[PV_NAME_MAX];
+};
+_Static_assert(sizeof(struct pv_dominfo) == 152, "pv_dominfo layout");
+
+/*
+ * Validate a received datagram's header.  Returns 0 and fills *hdr, or
+ * -EPROTO (bad magic/version/length) / -EMSGSIZE.
+ */
+int pv_hdr_check(const void *buf, size_t n, struct pv_hdr *hdr);
+
+/* Fill a header. */
+void pv_hdr_init(struct pv_hdr *hdr, uint16_t type, uint16_t flags,
+                 uint32_t len, uint32_t seq);
+
+#endif
