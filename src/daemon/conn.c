@@ -1,0 +1,425 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conn.c - connections and the message dispatch table.
+ *
+ * Grammar (docs/protocol.md): every connection but a token starts with
+ * HELLO; then requests, each answered by exactly one reply with the same
+ * seq, except a hypercall that blocks (its reply comes when the vCPU
+ * wakes).  A token connection carries only ATTACH, which has no reply.
+ * A malformed header, an unknown or out-of-order type, or a payload of the
+ * wrong size closes the connection; a well-formed request that fails gets
+ * a reply with -errno.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "hcall_wire.h"
+#include "sock.h"
+
+typedef void (*msg_fn)(struct daemon *dm, struct conn *c,
+                       const struct pv_hdr *h, uint8_t *p, int *fds, int nfds);
+
+struct msg_desc {
+    const char *name;
+    unsigned int kinds; /* connection kinds that may send it */
+    uint32_t min_len, max_len;
+    msg_fn fn;
+};
+
+static int pidfd_of_peer(int fd)
+{
+    struct ucred cr;
+    socklen_t sl = sizeof(cr);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) < 0 || cr.pid <= 0) {
+        return -1;
+    }
+    if (cr.pid == getpid()) {
+        return -1; /* a socketpair the daemon made itself */
+    }
+    return (int)syscall(SYS_pidfd_open, cr.pid, 0);
+}
+
+struct conn *conn_new(struct daemon *dm, int fd, enum conn_kind kind,
+                      struct hv_domain *d)
+{
+    struct conn *c;
+    struct epoll_event ev = {.events = EPOLLIN};
+
+    if (dm->nr_conns >= DAEMON_MAX_CONNS ||
+        (d && d->nr_conns >= DAEMON_MAX_DOMAIN_CONNS)) {
+        close(fd);
+        return NULL;
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return NULL;
+    }
+    c->fd = fd;
+    c->kind = kind;
+    c->d = d;
+    c->domid = d ? d->id : 0;
+    c->pidfd = kind == CONN_DOMAIN ? pidfd_of_peer(fd) : -1;
+    c->wait.conn = c;
+    ev.data.ptr = c;
+    if (epoll_ctl(dm->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        if (c->pidfd >= 0) {
+            close(c->pidfd);
+        }
+        close(fd);
+        free(c);
+        return NULL;
+    }
+    c->next = dm->conns;
+    dm->conns = c;
+    dm->nr_conns++;
+    if (d) {
+        hv_domain_conn_get(&dm->hv, d);
+    }
+    return c;
+}
+
+/* Mark for closing; the loop reaps after the current event. */
+void conn_close(struct daemon *dm, struct conn *c)
+{
+    (void)dm;
+    c->dead = true;
+}
+
+void conn_reap(struct daemon *dm)
+{
+    struct conn **pp = &dm->conns;
+
+    while (*pp) {
+        struct conn *c = *pp;
+        if (!c->dead) {
+            pp = &c->next;
+            continue;
+        }
+        *pp = c->next;
+        dm->nr_conns--;
+        if (c->waiting) {
+            hv_cancel_wait(&dm->hv, &c->wait);
+        }
+        epoll_ctl(dm->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+        if (c->pidfd >= 0) {
+            close(c->pidfd);
+        }
+        if (c->d) {
+            hv_domain_conn_put(&dm->hv, c->d);
+        }
+        free(c);
+    }
+}
+
+void conn_kill_domain(struct daemon *dm, struct hv_domain *d)
+{
+    for (struct conn *c = dm->conns; c; c = c->next) {
+        if (c->d != d) {
+            continue;
+        }
+        if (c->pidfd >= 0) {
+            syscall(SYS_pidfd_send_signal, c->pidfd, SIGKILL, NULL, 0);
+        }
+        conn_close(dm, c);
+    }
+}
+
+int conn_reply(struct daemon *dm, struct conn *c, const struct pv_hdr *req,
+               const void *payload, size_t len, const int *fds, int nfds)
+{
+    struct pv_hdr h;
+    struct iovec iov[2];
+    int rc;
+
+    pv_hdr_init(&h, req->type, PV_F_REPLY, (uint32_t)len, req->seq);
+    if (nfds == 0 && len <= PV_PAYLOAD_MAX) {
+        /* one contiguous datagram: send() is cheaper than sendmsg() */
+        memcpy(dm->out, &h, sizeof(h));
+        memcpy(dm->out + sizeof(h), payload, len);
+        iov[0].iov_base = dm->out;
+        iov[0].iov_len = sizeof(h) + len;
+        rc = pv_send(c->fd, iov, 1, NULL, 0);
+    } else {
+        iov[0].iov_base = &h;
+        iov[0].iov_len = sizeof(h);
+        iov[1].iov_base = (void *)payload;
+        iov[1].iov_len = len;
+        rc = pv_send(c->fd, iov, 2, fds, nfds);
+    }
+    if (rc) {
+        /* a peer that does not read its replies loses its connection */
+        conn_close(dm, c);
+    }
+    return rc;
+}
+
+int conn_reply_ret(struct daemon *dm, struct conn *c, const struct pv_hdr *req,
+                   int64_t ret)
+{
+    struct pv_rep r = {.ret = ret};
+
+    return conn_reply(dm, c, req, &r, sizeof(r), NULL, 0);
+}
+
+static void m_hello(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                    uint8_t *p, int *fds, int nfds)
+{
+    struct pv_hello_req req;
+    struct pv_hello_rep rep = {0};
+
+    (void)fds;
+    (void)nfds;
+    memcpy(&req, p, sizeof(req));
+    if (c->hello) {
+        conn_close(dm, c); /* out of order */
+        return;
+    }
+    if (req.version != PV_PROTO_VERSION) {
+        conn_reply_ret(dm, c, h, -EPROTONOSUPPORT);
+        conn_close(dm, c);
+        return;
+    }
+    c->hello = true;
+    rep.domid = c->domid;
+    rep.version = PV_PROTO_VERSION;
+    rep.max_vcpus = c->d ? c->d->max_vcpus : 0;
+    rep.flags = c->kind == CONN_CONTROL ? PV_HELLO_CONTROL : 0;
+    conn_reply(dm, c, h, &rep, sizeof(rep), NULL, 0);
+}
+
+static struct hv_domain *conn_domain(struct daemon *dm, struct conn *c)
+{
+    if (c->kind == CONN_CONTROL) {
+        return hv_domain_find(&dm->hv, 0);
+    }
+    return c->d;
+}
+
+static void m_hypercall(struct daemon *dm, struct conn *c,
+                        const struct pv_hdr *h, uint8_t *p, int *fds, int nfds)
+{
+    struct pv_hcall_req req;
+    struct guest_mem gm = {.r = dm->regions};
+    struct hv_call call = {.hv = &dm->hv, .gm = &gm};
+    int64_t ret;
+    size_t n;
+    int rc;
+
+    (void)fds;
+    (void)nfds;
+    rc = hcall_req_decode(p, h->len, &req, &gm, dm->scratch, PV_PAYLOAD_MAX);
+    if (rc == -EINVAL) {
+        conn_close(dm, c);
+        return;
+    }
+    call.d = conn_domain(dm, c);
+    if (rc) {
+        gm.nr = 0;
+        ret = rc;
+    } else if (!call.d || call.d->state == PV_DOM_DYING ||
+               call.d->state == PV_DOM_DEAD) {
+        gm.nr = 0;
+        ret = -ESRCH;
+    } else if (req.vcpu >= call.d->max_vcpus) {
+        gm.nr = 0;
+        ret = -EINVAL;
+    } else {
+        call.v = &call.d->vcpu[req.vcpu];
+        c->wait.seq = h->seq;
+        call.waiter = c->waiting ? NULL : &c->wait;
+        ret = hv_hypercall(&call, req.op, req.args);
+        if (ret == HCALL_BLOCKED) {
+            c->waiting = true;
+            return;
+        }
+    }
+    n = hcall_rep_encode(&gm, ret, dm->tx);
+    conn_reply(dm, c, h, dm->tx, n, NULL, 0);
+}
+
+static void m_map(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                  uint8_t *p, int *fds, int nfds)
+{
+    struct pv_map_req req;
+    struct hv_domain *d = conn_domain(dm, c);
+    struct hv_page *pg;
+    int fd;
+
+    (void)fds;
+    (void)nfds;
+    memcpy(&req, p, sizeof(req));
+    if (!d) {
+        conn_reply_ret(dm, c, h, -ESRCH);
+        return;
+    }
+    switch (req.what) {
+    case PV_MAP_SHARED_INFO:
+        pg = &d->shinfo_pg;
+        break;
+    case PV_MAP_START_INFO:
+        pg = &d->startinfo_pg;
+        break;
+    default:
+        conn_reply_ret(dm, c, h, -EINVAL);
+        return;
+    }
+    if (!pg->va) {
+        conn_reply_ret(dm, c, h, -ESRCH);
+        return;
+    }
+    fd = (int)(intptr_t)pg->cookie;
+    struct pv_rep r = {.ret = 0};
+    conn_reply(dm, c, h, &r, sizeof(r), &fd, 1);
+}
+
+/* A new process of the token's domain hands over its own connection. */
+static void m_attach(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                     uint8_t *p, int *fds, int nfds)
+{
+    int type = 0, family = 0, listening = 1;
+    socklen_t sl = sizeof(int);
+
+    (void)h;
+    (void)p;
+    if (nfds != 1) {
+        for (int i = 0; i < nfds; i++) {
+            close(fds[i]);
+        }
+        return;
+    }
+    if (getsockopt(fds[0], SOL_SOCKET, SO_TYPE, &type, &sl) < 0 ||
+        type != SOCK_SEQPACKET ||
+        getsockopt(fds[0], SOL_SOCKET, SO_DOMAIN, &family, &sl) < 0 ||
+        family != AF_UNIX ||
+        getsockopt(fds[0], SOL_SOCKET, SO_ACCEPTCONN, &listening, &sl) < 0 ||
+        listening || !c->d || c->d->state == PV_DOM_DYING) {
+        close(fds[0]);
+        return;
+    }
+    fds[0] = -1 == fds[0] ? -1 : fds[0];
+    conn_new(dm, fds[0], CONN_DOMAIN, c->d);
+}
+
+static void m_ctl(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                  uint8_t *p, int *fds, int nfds);
+
+/*
+ * The dispatch table: who may send what, and the payload sizes accepted.
+ * Control types are only for the control connection (dom0).
+ */
+#define CTL CONN_CONTROL
+#define DOM CONN_DOMAIN
+#define TOK CONN_TOKEN
+static const struct msg_desc msg_table[PV_MSG_TYPE_MAX] = {
+    [PV_MSG_HELLO] = {"hello", CTL | DOM, sizeof(struct pv_hello_req),
+                      sizeof(struct pv_hello_req), m_hello},
+    [PV_MSG_HYPERCALL] = {"hypercall", CTL | DOM, sizeof(struct pv_hcall_req),
+                          PV_PAYLOAD_MAX, m_hypercall},
+    [PV_MSG_MAP] = {"map", CTL | DOM, sizeof(struct pv_map_req),
+                    sizeof(struct pv_map_req), m_map},
+    [PV_MSG_ATTACH] = {"attach", TOK, 0, 0, m_attach},
+    [PV_MSG_CREATE] = {"create", CTL, sizeof(struct pv_create_req),
+                       sizeof(struct pv_create_req), m_ctl},
+    [PV_MSG_DESTROY] = {"destroy", CTL, sizeof(struct pv_domid_req),
+                        sizeof(struct pv_domid_req), m_ctl},
+    [PV_MSG_LIST] = {"list", CTL, 0, 0, m_ctl},
+    [PV_MSG_CONSOLE] = {"console", CTL, sizeof(struct pv_domid_req),
+                        sizeof(struct pv_domid_req), m_ctl},
+    [PV_MSG_TOKEN] = {"token", CTL, sizeof(struct pv_domid_req),
+                      sizeof(struct pv_domid_req), m_ctl},
+    [PV_MSG_DOWN] = {"down", CTL, 0, 0, m_ctl},
+    [PV_MSG_INPUT] = {"input", CTL, 1, 1024, m_ctl},
+};
+
+static void m_ctl(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                  uint8_t *p, int *fds, int nfds)
+{
+    (void)fds;
+    (void)nfds;
+    switch (h->type) {
+    case PV_MSG_CREATE:
+        ctl_create(dm, c, h, p);
+        break;
+    case PV_MSG_DESTROY:
+        ctl_destroy(dm, c, h, p);
+        break;
+    case PV_MSG_LIST:
+        ctl_list(dm, c, h, p);
+        break;
+    case PV_MSG_CONSOLE:
+        ctl_console(dm, c, h, p);
+        break;
+    case PV_MSG_TOKEN:
+        ctl_token(dm, c, h, p);
+        break;
+    case PV_MSG_DOWN:
+        ctl_down(dm, c, h, p);
+        break;
+    case PV_MSG_INPUT:
+        ctl_input(dm, c, h, p);
+        break;
+    }
+}
+
+void conn_handle(struct daemon *dm, struct conn *c, uint8_t *buf, size_t n,
+                 int *fds, int nfds)
+{
+    struct pv_hdr h;
+    const struct msg_desc *md;
+    bool bad;
+
+    bad = pv_hdr_check(buf, n, &h) != 0 || (h.flags & PV_F_REPLY);
+    md = bad ? NULL : &msg_table[h.type];
+    bad = bad || !md->fn || !(md->kinds & c->kind) || h.len < md->min_len ||
+          h.len > md->max_len;
+    /* nothing but HELLO before HELLO, and no request while blocked */
+    bad = bad || (c->kind != CONN_TOKEN && !c->hello && h.type != PV_MSG_HELLO);
+    bad = bad || c->waiting;
+    /* descriptors only travel with ATTACH */
+    bad = bad || (nfds && h.type != PV_MSG_ATTACH);
+    if (bad) {
+        for (int i = 0; i < nfds; i++) {
+            close(fds[i]);
+        }
+        if (c->kind == CONN_TOKEN) {
+            return; /* drop: the token is shared by the domain's processes */
+        }
+        daemon_log(dm, "closing connection of d%u: bad message", c->domid);
+        conn_close(dm, c);
+        return;
+    }
+    md->fn(dm, c, &h, buf + sizeof(h), fds, nfds);
+}
+
+void conn_input(struct daemon *dm, struct conn *c)
+{
+    int fds[PV_FDS_MAX];
+    int nfds = PV_FDS_MAX;
+    long n;
+
+    /* One datagram per readiness event: epoll is level-triggered, so more
+     * queued messages come back in the next round, fairly interleaved with
+     * other connections, and a request costs no extra empty read. */
+    /* only the token carries descriptors; elsewhere the kernel drops them */
+    nfds = c->kind == CONN_TOKEN ? PV_FDS_MAX : 0;
+    n = pv_recv(c->fd, dm->rx, PV_MSG_MAX + 1, nfds ? fds : NULL, &nfds,
+                MSG_DONTWAIT);
+    if (n == -EAGAIN || (n == -EMSGSIZE && c->kind == CONN_TOKEN)) {
+        return;
+    }
+    if (n <= 0) {
+        conn_close(dm, c);
+        return;
+    }
+    conn_handle(dm, c, dm->rx, (size_t)n, fds, nfds);
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon.h - procvisord: the event loop around the hypervisor core.
+ *
+ * Locking: the daemon is one thread.  Every structure here, and the core it
+ * drives, is touched only from the event loop (docs/locking.md).
+ */
+#ifndef PROCVISOR_DAEMON_H
+#define PROCVISOR_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "hv.h"
+#include "proto.h"
+
+#define DAEMON_MAX_CONNS        4096u
+#define DAEMON_MAX_DOMAIN_CONNS 1024u
+
+enum conn_kind {
+    CONN_CONTROL = 1, /* dom0's control socket: control ops and dom0 calls */
+    CONN_DOMAIN = 2,  /* one process of a domain */
+    CONN_TOKEN = 4,   /* a domain's inherited token: ATTACH only */
+};
+
+/* A reply that waits for a blocked vCPU. */
+struct waiter {
+    struct conn *conn;
+    uint32_t seq;
+};
+
+struct conn {
+    int fd;
+    int pidfd; /* the peer process, for destroy; -1 when unknown */
+    enum conn_kind kind;
+    bool hello; /* HELLO done */
+    bool dead;  /* close at the end of this loop iteration */
+    struct hv_domain *d;
+    domid_t domid;
+    struct waiter wait; /* in use while blocked */
+    bool waiting;
+    struct conn *next;
+};
+
+struct daemon {
+    struct hv hv;
+    int epfd;
+    int listen_fd;
+    int timer_fd; /* the earliest hypervisor timer */
+    int clock_fd; /* 1 Hz: re-anchor the pvclock */
+    int signal_fd;
+    int log_fd;
+    bool verbose;
+    bool stop;
+    char dir[256];
+    struct conn *conns;
+    unsigned int nr_conns;
+    uint8_t *rx;      /* PV_MSG_MAX + 1 */
+    uint8_t *tx;      /* PV_MSG_MAX: reply payloads are built here */
+    uint8_t *out;     /* PV_MSG_MAX: a whole reply datagram */
+    uint8_t *scratch; /* OUT space for one hypercall */
+    struct gm_region *regions;
+    uint64_t tsc_hz;
+    bool tsc_stable;
+};
+
+struct daemon_opts {
+    const char *dir;
+    bool verbose;
+    bool tsc_stable;     /* publish XEN_PVCLOCK_TSC_STABLE_BIT if the TSC is */
+    bool strict_console; /* domUs may not write the console (release XSM) */
+    uint64_t host_pages;
+};
+
+/* daemon.c */
+int daemon_init(struct daemon *dm, const struct daemon_opts *o);
+int daemon_run(struct daemon *dm);
+void daemon_fini(struct daemon *dm);
+void daemon_log(struct daemon *dm, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void daemon_arm_timer(struct daemon *dm);
+
+/* conn.c */
+struct conn *conn_new(struct daemon *dm, int fd, enum conn_kind kind,
+                      struct hv_domain *d);
+void conn_close(struct daemon *dm, struct conn *c);
+void conn_reap(struct daemon *dm);
+void conn_input(struct daemon *dm, struct conn *c);
+/* Handle one datagram (also the fuzzing entry point). */
+void conn_handle(struct daemon *dm, struct conn *c, uint8_t *buf, size_t n,
+                 int *fds, int nfds);
+int conn_reply(struct daemon *dm, struct conn *c, const struct pv_hdr *req,
+               const void *payload, size_t len, const int *fds, int nfds);
+int conn_reply_ret(struct daemon *dm, struct conn *c, const struct pv_hdr *req,
+                   int64_t ret);
+void conn_kill_domain(struct daemon *dm, struct hv_domain *d);
+
+/* control.c: the control ops, called by conn.c's table */
+void ctl_create(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                const uint8_t *p);
+void ctl_destroy(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                 const uint8_t *p);
+void ctl_list(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+              const uint8_t *p);
+void ctl_console(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                 const uint8_t *p);
+void ctl_token(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+               const uint8_t *p);
+void ctl_down(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+              const uint8_t *p);
+void ctl_input(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+               const uint8_t *p);
+
+/* env.c: the core's environment */
+extern const struct hv_env daemon_env_template;
+int daemon_tsc_calibrate(uint64_t *hz, bool *stable);
+uint64_t daemon_rdtsc(void);
+
+#endif
