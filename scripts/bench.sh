@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bench.sh - the benchmarks, each against its floor in the same run, against
+# a private hypervisor, with both placements: the domain and the daemon (and
+# the floor's two processes) on the same core, then on different cores.
+set -eu
+cd "$(dirname "$0")/.."
+export PROCVISOR_DIR
+PROCVISOR_DIR=$(mktemp -d /tmp/procvisor-bench.XXXXXX)
+pv=build/procvisor
+trap '$pv down >/dev/null 2>&1; rm -rf "$PROCVISOR_DIR"' EXIT
+$pv create bench >/dev/null
+daemon=$(head -n 1 "$PROCVISOR_DIR/procvisord.lock")
+last=$(($(nproc) - 1))
+
+echo "== hypercall round trip (bench/bench_hypercall.c), $(nproc) cpus"
+echo "-- same core: domain, daemon, floor on cpu 0"
+taskset -pc 0 "$daemon" >/dev/null
+taskset -c 0 $pv run bench -- build/bench/bench_hypercall -c 0 "$@"
+if [ "$last" -gt 0 ]; then
+    $pv create bench2 >/dev/null
+    echo "-- across cores: domain on cpu 0, daemon and the floor's echo on cpu $last"
+    taskset -pc "$last" "$daemon" >/dev/null
+    taskset -c 0 $pv run bench2 -- build/bench/bench_hypercall -c "$last" "$@"
+fi
