@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# demo.sh - what `make demo` shows: an embedded hypervisor, two domains, an
+# unmodified libxencall program in each, and what the hypervisor saw.
+set -eu
+cd "$(dirname "$0")/.."
+pv=build/procvisor
+hello=build/hello_xen
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+
+step "procvisor list      # any command starts the hypervisor if none runs"
+$pv list
+step "procvisor create demo-alpha --memory 32"
+a=$($pv create demo-alpha --memory 32); echo "$a"
+step "procvisor create demo-beta --vcpus 2"
+b=$($pv create demo-beta --vcpus 2); echo "$b"
+
+step "procvisor run demo-alpha -- hello_xen demo-alpha 1 &   (and the same in demo-beta)"
+$pv run demo-alpha -- "$hello" demo-alpha 1 &
+pa=$!
+$pv run demo-beta -- "$hello" demo-beta 1 &
+pb=$!
+sleep 0.5
+step "procvisor list      # while their programs run"
+$pv list
+wait $pa $pb
+step "procvisor list      # each domain died with its last process"
+$pv list
+step "procvisor console $a"
+$pv console "$a"
+step "procvisor dmesg"
+$pv dmesg
+echo
+echo "The hypervisor keeps running (runtime directory: $($pv env | sed "s/.*='//; s/'$//"))."
+echo "Try: $pv create mine && $pv run mine -- $hello mine; stop it with: $pv down"
