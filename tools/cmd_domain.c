@@ -118,7 +118,7 @@ int cmd_list(int argc, char **argv)
         printf("]\n");
     } else {
         printf("%-20s %5s %8s %5s %-9s %-10s %5s\n", "Name", "ID", "Mem(MiB)",
-               "VCPUs", "State", "Reason", "Procs");
+               "VCPUs", "State", "Reason", "Conns");
         for (int i = 0; i < n; i++) {
             printf("%-20s %5u %8" PRIu64 " %5u %-9s %-10s %5u\n", d[i].name,
                    d[i].domid, d[i].tot_pages / 256, d[i].max_vcpus,
