@@ -46,6 +46,9 @@ int cmd_daemon(int argc, char **argv)
         if (rc == -EADDRINUSE) {
             cli_die("a hypervisor already serves %s", dir);
         }
+        if (rc == -EPERM) {
+            cli_die("%s must be a directory of this user with mode 0700", dir);
+        }
         cli_fail(rc, "daemon");
     }
     rc = daemon_run(&dm);

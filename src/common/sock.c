@@ -11,7 +11,7 @@
 #include "sock.h"
 
 int pv_send(int sock, const struct iovec *iov, int iovcnt, const int *fds,
-            int nfds)
+            int nfds, int flags)
 {
     union {
         char buf[CMSG_SPACE(sizeof(int) * PV_FDS_MAX)];
@@ -28,8 +28,8 @@ int pv_send(int sock, const struct iovec *iov, int iovcnt, const int *fds,
     if (nfds == 0 && iovcnt == 1) {
         /* the common case, without sendmsg's header copies */
         for (;;) {
-            if (send(sock, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL) >=
-                0) {
+            if (send(sock, iov[0].iov_base, iov[0].iov_len,
+                     MSG_NOSIGNAL | flags) >= 0) {
                 return 0;
             }
             if (errno != EINTR) {
@@ -48,7 +48,7 @@ int pv_send(int sock, const struct iovec *iov, int iovcnt, const int *fds,
         memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
     }
     for (;;) {
-        ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+        ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL | flags);
         if (r >= 0) {
             return 0;
         }
@@ -60,8 +60,15 @@ int pv_send(int sock, const struct iovec *iov, int iovcnt, const int *fds,
 
 long pv_recv(int sock, void *buf, size_t cap, int *fds, int *nfds, int flags)
 {
+    return pv_recv_cred(sock, buf, cap, fds, nfds, flags, NULL);
+}
+
+long pv_recv_cred(int sock, void *buf, size_t cap, int *fds, int *nfds,
+                  int flags, struct ucred *cred)
+{
     union {
-        char buf[CMSG_SPACE(sizeof(int) * PV_FDS_MAX)];
+        char buf[CMSG_SPACE(sizeof(int) * PV_FDS_MAX) +
+                 CMSG_SPACE(sizeof(struct ucred))];
         struct cmsghdr align;
     } u;
     struct iovec iov = {.iov_base = buf, .iov_len = cap};
@@ -77,6 +84,10 @@ long pv_recv(int sock, void *buf, size_t cap, int *fds, int *nfds, int flags)
 
     if (nfds) {
         *nfds = 0; /* whatever happens, no descriptor unless received */
+    }
+    if (cred) {
+        cred->pid = 0; /* none unless the kernel attached them */
+        cred->uid = cred->gid = (uid_t)-1;
     }
 
     if (!fds) {
@@ -98,6 +109,11 @@ long pv_recv(int sock, void *buf, size_t cap, int *fds, int *nfds, int flags)
         return -errno;
     }
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+            cred && c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+            memcpy(cred, CMSG_DATA(c), sizeof(*cred));
+            continue;
+        }
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
             continue;
         }

@@ -11,11 +11,12 @@
 #define PV_FDS_MAX 4
 
 /*
- * Send one datagram gathered from iov, with up to PV_FDS_MAX descriptors.
- * Returns 0 or -errno.  Retries EINTR.
+ * Send one datagram gathered from iov, with up to PV_FDS_MAX descriptors;
+ * flags are added to send's (the daemon passes MSG_DONTWAIT: it never
+ * blocks on a peer).  Returns 0 or -errno.  Retries EINTR.
  */
 int pv_send(int sock, const struct iovec *iov, int iovcnt, const int *fds,
-            int nfds);
+            int nfds, int flags);
 
 /*
  * Receive one datagram into buf.  Descriptors beyond *nfds, and any on a
@@ -24,6 +25,12 @@ int pv_send(int sock, const struct iovec *iov, int iovcnt, const int *fds,
  * than cap.
  */
 long pv_recv(int sock, void *buf, size_t cap, int *fds, int *nfds, int flags);
+
+/* The same, also returning the sender's credentials when the socket has
+ * SO_PASSCRED (pid 0 when none came). */
+struct ucred;
+long pv_recv_cred(int sock, void *buf, size_t cap, int *fds, int *nfds,
+                  int flags, struct ucred *cred);
 
 /* Connect a SOCK_SEQPACKET socket to path.  Returns the fd or -errno. */
 int pv_connect_path(const char *path);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -60,7 +61,9 @@ void daemon_arm_timer(struct daemon *dm)
         return;
     }
     if (next) {
-        uint64_t abs = dm->hv.boot_ns + next;
+        /* deadlines are bounded by the core (2^62 ns); saturate anyway */
+        uint64_t abs = dm->hv.boot_ns + next < next ? UINT64_MAX / 2
+                                                    : dm->hv.boot_ns + next;
         its.it_value.tv_sec = (time_t)(abs / 1000000000ull);
         its.it_value.tv_nsec = (long)(abs % 1000000000ull);
         if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0) {
@@ -97,7 +100,7 @@ static int listen_on(struct daemon *dm)
     int fd;
 
     snprintf(lock, sizeof(lock), "%s/procvisord.lock", dm->dir);
-    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         return -errno;
     }
@@ -150,6 +153,23 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
 
     memset(dm, 0, sizeof(*dm));
     dm->listen_fd = dm->timer_fd = dm->signal_fd = dm->log_fd = -1;
+    dm->spare_fd = -1;
+    /* as many descriptors as allowed; connection caps follow from it */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    uint64_t fds = rl.rlim_cur > 1u << 20 ? 1u << 20 : rl.rlim_cur;
+    uint64_t room = fds > 2 * DAEMON_MAX_CONTROL + 64
+                        ? (fds - 2 * DAEMON_MAX_CONTROL - 64) / 2
+                        : 16;
+    dm->max_conns =
+        room < DAEMON_MAX_CONNS ? (unsigned int)room : DAEMON_MAX_CONNS;
+    dm->max_dom_conns = dm->max_conns < DAEMON_MAX_DOMAIN_CONNS * 2
+                            ? dm->max_conns / 2
+                            : DAEMON_MAX_DOMAIN_CONNS;
     dm->clock_fd = -1;
     dm->epfd = -1;
     dm->verbose = o->verbose;
@@ -160,8 +180,17 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
     if (mkdir(dm->dir, 0700) < 0 && errno != EEXIST) {
         return -errno;
     }
+    /* a directory someone else made or can write is not ours to trust */
+    struct stat st;
+    if (lstat(dm->dir, &st) < 0) {
+        return -errno;
+    }
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0077)) {
+        return -EPERM;
+    }
     snprintf(path, sizeof(path), "%s/procvisord.log", dm->dir);
-    dm->log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    dm->log_fd = open(
+        path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 
     dm->rx = malloc(PV_MSG_MAX + 1);
     dm->tx = malloc(PV_MSG_MAX);
@@ -175,6 +204,7 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
     if (rc) {
         return rc;
     }
+    dm->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     dm->epfd = epoll_create1(EPOLL_CLOEXEC);
     dm->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     dm->clock_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -228,6 +258,18 @@ static void on_accept(struct daemon *dm)
     struct ucred cr;
     socklen_t sl = sizeof(cr);
 
+    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && dm->spare_fd >= 0) {
+        /* out of descriptors: use the spare to take the client off the
+         * queue and refuse it, instead of spinning on a ready listener */
+        close(dm->spare_fd);
+        fd = accept4(dm->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0) {
+            close(fd);
+        }
+        dm->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        daemon_log(dm, "out of descriptors: refused a control client");
+        return;
+    }
     if (fd < 0) {
         return;
     }
@@ -311,5 +353,8 @@ void daemon_fini(struct daemon *dm)
     daemon_log(dm, "procvisord stopped");
     if (dm->log_fd >= 0) {
         close(dm->log_fd);
+    }
+    if (dm->spare_fd >= 0) {
+        close(dm->spare_fd);
     }
 }

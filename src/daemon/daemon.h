@@ -10,13 +10,18 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "hv.h"
 #include "proto.h"
 
+/* Descriptors: each domain connection costs two (socket and pidfd); the
+ * daemon raises its limit at start and sizes these caps from it.  dom0's
+ * control connections have their own cap, so domains cannot lock dom0 out. */
 #define DAEMON_MAX_CONNS        4096u
 #define DAEMON_MAX_DOMAIN_CONNS 1024u
+#define DAEMON_MAX_CONTROL      256u
 
 enum conn_kind {
     CONN_CONTROL = 1, /* dom0's control socket: control ops and dom0 calls */
@@ -40,6 +45,7 @@ struct conn {
     domid_t domid;
     struct waiter wait; /* in use while blocked */
     bool waiting;
+    bool evtchn_owner; /* attached event channel ports */
     struct conn *next;
 };
 
@@ -55,11 +61,16 @@ struct daemon {
     bool stop;
     char dir[256];
     struct conn *conns;
-    unsigned int nr_conns;
-    uint8_t *rx;      /* PV_MSG_MAX + 1 */
-    uint8_t *tx;      /* PV_MSG_MAX: reply payloads are built here */
-    uint8_t *out;     /* PV_MSG_MAX: a whole reply datagram */
-    uint8_t *scratch; /* OUT space for one hypercall */
+    unsigned int nr_conns;   /* domain and token connections */
+    unsigned int nr_control; /* control connections */
+    unsigned int max_conns;  /* from the descriptor limit */
+    unsigned int max_dom_conns;
+    int spare_fd;             /* given up to refuse a client at EMFILE */
+    struct ucred attach_cred; /* the sender of the token datagram at hand */
+    uint8_t *rx;              /* PV_MSG_MAX + 1 */
+    uint8_t *tx;              /* PV_MSG_MAX: reply payloads are built here */
+    uint8_t *out;             /* PV_MSG_MAX: a whole reply datagram */
+    uint8_t *scratch;         /* OUT space for one hypercall */
     struct gm_region *regions;
     uint64_t tsc_hz;
     bool tsc_stable;
@@ -111,6 +122,8 @@ void ctl_down(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
               const uint8_t *p);
 void ctl_input(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                const uint8_t *p);
+void ctl_evtchn(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                const uint8_t *p);
 
 /* env.c: the core's environment */
 extern const struct hv_env daemon_env_template;

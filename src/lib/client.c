@@ -37,10 +37,18 @@ int pvc_runtime_dir(char *out, size_t n)
 static int ctl_path(char *out, size_t n)
 {
     char dir[256];
+    struct stat st;
     int rc = pvc_runtime_dir(dir, sizeof(dir));
 
     if (rc) {
         return rc;
+    }
+    /* only a directory of ours (or root's) that nobody else may write:
+     * anything else could hold someone else's socket */
+    if (lstat(dir, &st) == 0 &&
+        (!S_ISDIR(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
+         (st.st_mode & 0022))) {
+        return -EPERM;
     }
     return snprintf(out, n, "%s/ctl.sock", dir) >= (int)n ? -ENAMETOOLONG : 0;
 }
@@ -109,7 +117,7 @@ int pvc_domain_socket(void)
     struct pv_hdr h;
     pv_hdr_init(&h, PV_MSG_ATTACH, 0, 0, 0);
     struct iovec iov = {.iov_base = &h, .iov_len = sizeof(h)};
-    rc = pv_send((int)t, &iov, 1, &sv[1], 1);
+    rc = pv_send((int)t, &iov, 1, &sv[1], 1, 0);
     close(sv[1]);
     if (rc) {
         close(sv[0]);
@@ -177,6 +185,23 @@ int pvc_control_socket(bool start, const char *exe, bool verbose)
 int64_t pvc_call(struct pvc *c, uint16_t type, const void *req, size_t len,
                  void *rep, size_t cap, size_t *rep_len, int *fd_out)
 {
+    int n = fd_out ? 1 : 0;
+
+    if (fd_out) {
+        *fd_out = -1;
+    }
+    return pvc_call_fds(c, type, req, len, rep, cap, rep_len, fd_out, &n);
+}
+
+int64_t pvc_call_fds(struct pvc *c, uint16_t type, const void *req, size_t len,
+                     void *rep, size_t cap, size_t *rep_len, int *fds_out,
+                     int *nfds_out)
+{
+    int want = nfds_out ? *nfds_out : 0;
+
+    if (nfds_out) {
+        *nfds_out = 0; /* none unless received */
+    }
     struct pv_hdr h, rh;
     struct iovec iov[2];
     int fds[PV_FDS_MAX], nfds;
@@ -193,7 +218,7 @@ int64_t pvc_call(struct pvc *c, uint16_t type, const void *req, size_t len,
     iov[0].iov_len = sizeof(h);
     iov[1].iov_base = (void *)req;
     iov[1].iov_len = len;
-    rc = pv_send(c->fd, iov, len ? 2 : 1, NULL, 0);
+    rc = pv_send(c->fd, iov, len ? 2 : 1, NULL, 0, 0);
     if (rc) {
         pthread_mutex_unlock(&c->lock);
         return rc;
@@ -222,11 +247,14 @@ int64_t pvc_call(struct pvc *c, uint16_t type, const void *req, size_t len,
         }
     }
     for (int i = 0; i < nfds; i++) {
-        if (fd_out && i == 0) {
-            *fd_out = fds[0];
+        if (i < want) {
+            fds_out[i] = fds[i];
         } else {
             close(fds[i]);
         }
+    }
+    if (nfds_out) {
+        *nfds_out = nfds < want ? nfds : want;
     }
     pthread_mutex_unlock(&c->lock);
     return ret;

@@ -57,6 +57,12 @@ int pvc_control_socket(bool start, const char *exe, bool verbose);
 int64_t pvc_call(struct pvc *c, uint16_t type, const void *req, size_t len,
                  void *rep, size_t cap, size_t *rep_len, int *fd_out);
 
+/* The same, taking up to *nfds_out descriptors (the count received goes
+ * back there; the rest are closed). */
+int64_t pvc_call_fds(struct pvc *c, uint16_t type, const void *req, size_t len,
+                     void *rep, size_t cap, size_t *rep_len, int *fds_out,
+                     int *nfds_out);
+
 /* A hypercall with argument marshalling (marshal.c): the result the guest
  * sees, or -errno. */
 int64_t pvc_hypercall(struct pvc *c, unsigned int vcpu, uint64_t op,
