@@ -39,10 +39,13 @@ _Static_assert(sizeof(struct pv_hdr) == 16, "pv_hdr layout");
 
 enum pv_msg_type {
     /* any connection */
-    PV_MSG_HELLO = 1,     /* -> pv_hello_rep */
-    PV_MSG_HYPERCALL = 2, /* pv_hcall_req -> pv_hcall_rep */
-    PV_MSG_MAP = 3,       /* pv_map_req -> pv_rep + 1 fd */
-    PV_MSG_ATTACH = 4,    /* token socket only: 1 fd, no reply */
+    PV_MSG_HELLO = 1,         /* -> pv_hello_rep */
+    PV_MSG_HYPERCALL = 2,     /* pv_hcall_req -> pv_hcall_rep */
+    PV_MSG_MAP = 3,           /* pv_map_req -> pv_rep + 1 fd */
+    PV_MSG_ATTACH = 4,        /* token socket only: 1 fd, no reply */
+    PV_MSG_EVTCHN_ATTACH = 5, /* pv_port_req -> pv_rep + eventfd, cell */
+    PV_MSG_EVTCHN_PEER = 6,   /* pv_port_req -> pv_rep (ret = gen)
+                                 [+ the peer's eventfd, cell] */
 
     /* control connection (dom0's socket) only */
     PV_MSG_CREATE = 16,  /* pv_create_req -> pv_rep (ret = domid) */
@@ -53,6 +56,7 @@ enum pv_msg_type {
     PV_MSG_TOKEN = 20,   /* pv_domid_req -> pv_rep + 1 fd */
     PV_MSG_DOWN = 21,    /* -> pv_rep, then the daemon exits */
     PV_MSG_INPUT = 22,   /* text -> pv_rep: the hypervisor's serial input */
+    PV_MSG_EVTCHN = 23,  /* pv_domid_req -> pv_rep + pv_evtchn_info[ret] */
 
     PV_MSG_TYPE_MAX = 32
 };
@@ -114,11 +118,45 @@ struct pv_hcall_rep {
 enum pv_map_what {
     PV_MAP_SHARED_INFO = 1, /* read-write, one page */
     PV_MAP_START_INFO = 2,  /* read-only (sealed), one page */
+    PV_MAP_EVTCHN_GEN = 3,  /* read-only (sealed): u8 generation per port */
+    /* + vcpu: an eventfd that counts the vCPU's upcalls (0 -> 1 edges of
+     * its evtchn_upcall_pending) */
+    PV_MAP_VCPU_UPCALL = 0x100,
 };
 
 struct pv_map_req {
     uint32_t what;
     uint32_t pad;
+};
+
+/*
+ * /dev/xen/evtchn: EVTCHN_ATTACH makes the caller's connection the owner of
+ * one of its domain's bound ports and returns an eventfd the hypervisor
+ * signals on every new pending edge of the port (the port closes when that
+ * connection does).  EVTCHN_PEER returns, for an interdomain port, the
+ * peer port's eventfd if it has one, so a send can signal it directly, and
+ * the port's generation; the generation page (PV_MAP_EVTCHN_GEN, one byte a
+ * port) says when that answer is out of date.
+ */
+struct pv_port_req {
+    uint32_t port;
+    uint32_t pad;
+};
+
+/*
+ * The delivery state of a port taken by a device, in a page shared by the
+ * port's owner, its interdomain peer and the hypervisor (EVTCHN_ATTACH and
+ * EVTCHN_PEER return it with the eventfd).  It is Xen's pending/mask pair
+ * for one channel, so a send needs no hypervisor:
+ *   sender:   if (!xchg(&pending, 1) && !masked) signal the eventfd
+ *   delivery: consume the eventfd; masked = 1; if (xchg(&pending, 0)) deliver
+ *   unmask:   masked = 0; if (pending) signal the eventfd (yourself)
+ * All with sequentially consistent atomics.  The eventfd is readable only
+ * for an event raised while unmasked and not yet consumed.
+ */
+struct pv_evtchn_cell {
+    uint32_t pending;
+    uint32_t masked;
 };
 
 struct pv_domid_req {
@@ -175,6 +213,19 @@ struct pv_dominfo {
     char name[PV_NAME_MAX];
 };
 _Static_assert(sizeof(struct pv_dominfo) == 152, "pv_dominfo layout");
+
+/* One event channel port, for `procvisor evtchn` (ports in use only). */
+struct pv_evtchn_info {
+    uint32_t port;
+    uint8_t state; /* ECS_*: unbound 2, interdomain 3, virq 5, ipi 6 */
+    uint8_t vcpu;
+    uint16_t remote_dom;
+    uint32_t remote_port; /* interdomain: the peer's port; virq: the VIRQ */
+    uint8_t pending;
+    uint8_t masked;
+    uint16_t pad;
+};
+_Static_assert(sizeof(struct pv_evtchn_info) == 16, "pv_evtchn_info layout");
 
 /*
  * Validate a received datagram's header.  Returns 0 and fills *hdr, or

@@ -16,6 +16,7 @@
 #endif
 
 #include <xen/xen.h>
+#include <xen/event_channel.h>
 #include <xen/features.h>
 #include <xen/memory.h>
 #include <xen/sched.h>
@@ -83,6 +84,25 @@ PV_ABI_OFF(struct vcpu_runstate_info, state_entry_time, 8);
 PV_ABI_OFF(struct vcpu_runstate_info, time, 16);
 PV_ABI_SIZE(struct vcpu_set_singleshot_timer, 16);
 PV_ABI_SIZE(struct vcpu_set_periodic_timer, 8);
+PV_ABI_SIZE(struct sched_poll, 24);
+PV_ABI_OFF(struct sched_poll, nr_ports, 8);
+PV_ABI_OFF(struct sched_poll, timeout, 16);
+PV_ABI_SIZE(struct evtchn_alloc_unbound, 8);
+PV_ABI_OFF(struct evtchn_alloc_unbound, port, 4);
+PV_ABI_SIZE(struct evtchn_bind_interdomain, 12);
+PV_ABI_OFF(struct evtchn_bind_interdomain, remote_port, 4);
+PV_ABI_OFF(struct evtchn_bind_interdomain, local_port, 8);
+PV_ABI_SIZE(struct evtchn_bind_virq, 12);
+PV_ABI_SIZE(struct evtchn_bind_ipi, 8);
+PV_ABI_SIZE(struct evtchn_status, 24);
+PV_ABI_OFF(struct evtchn_status, port, 4);
+PV_ABI_OFF(struct evtchn_status, status, 8);
+PV_ABI_OFF(struct evtchn_status, vcpu, 12);
+PV_ABI_OFF(struct evtchn_status, u, 16);
+PV_ABI_SIZE(struct evtchn_bind_vcpu, 8);
+PV_ABI_SIZE(struct evtchn_reset, 2);
+PV_ABI_SIZE(struct evtchn_init_control, 24);
+PV_ABI_SIZE(struct evtchn_op, 28);
 _Static_assert(DOMID_SELF == 0x7FF0 && DOMID_XEN == 0x7FF2 &&
                    DOMID_INVALID == 0x7FF4,
                "DOMID_*");

@@ -34,6 +34,8 @@ size_t hv_console_read(const char *ring, uint64_t prod, size_t ringsz,
 void hv_console_put(struct hv *hv, const char *s, size_t n)
 {
     ring_put(hv->cons_ring, &hv->cons_prod, HV_CONSOLE_RING, s, n);
+    /* xenconsoled's cue: the console ring has new bytes */
+    hv_send_global_virq(hv, VIRQ_CON_RING);
 }
 
 void hv_domcons_flush(struct hv *hv, struct hv_domain *d)
@@ -59,4 +61,5 @@ void hv_console_input(struct hv *hv, const char *s, size_t n)
     }
     memcpy(hv->cons_in + hv->cons_in_len, s, n);
     hv->cons_in_len += n;
+    hv_send_global_virq(hv, VIRQ_CONSOLE);
 }

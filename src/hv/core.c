@@ -53,6 +53,25 @@ static void domain_free_all(struct hv *hv, struct hv_domain *list)
         if (list->startinfo_pg.va) {
             hv->env.page_free(hv->env.ctx, &list->startinfo_pg);
         }
+        if (list->evtchn_gen_pg.va) {
+            hv->env.page_free(hv->env.ctx, &list->evtchn_gen_pg);
+        }
+        if (list->evtchn) {
+            for (uint32_t p = 0; p <= list->max_evtchn; p++) {
+                if (list->evtchn[p].notifier && hv->env.port_release) {
+                    hv->env.port_release(hv->env.ctx, list->evtchn[p].notifier);
+                }
+                if (list->evtchn[p].cell.va) {
+                    hv->env.page_free(hv->env.ctx, &list->evtchn[p].cell);
+                }
+            }
+        }
+        for (unsigned int i = 0; i < list->max_vcpus; i++) {
+            if (list->vcpu[i].upcall >= 0 && hv->env.upcall_release) {
+                hv->env.upcall_release(hv->env.ctx, list->vcpu[i].upcall);
+            }
+        }
+        free(list->evtchn);
         free(list->p2m);
         free(list->cons_ring);
         free(list);

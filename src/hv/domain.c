@@ -199,18 +199,25 @@ int hv_domain_create(struct hv *hv, const struct hv_domain_cfg *cfg,
     d->p2m_size = d->max_pages + 1024;
     d->p2m = malloc(d->p2m_size * sizeof(*d->p2m));
     d->cons_ring = calloc(1, HV_DOMCONS_RING);
-    if (!d->p2m || !d->cons_ring) {
+    /* dom0's limit is the ABI's; port 0 is reserved, never handed out */
+    if (dom0) {
+        d->max_evtchn = HV_MAX_EVTCHN_2L - 1;
+    }
+    d->evtchn = calloc(d->max_evtchn + 1, sizeof(*d->evtchn));
+    if (!d->p2m || !d->cons_ring || !d->evtchn) {
         rc = -ENOMEM;
         goto out_free;
     }
     for (uint64_t i = 0; i < d->p2m_size; i++) {
         d->p2m[i] = HV_INVALID_MFN;
     }
+    d->evtchn[0].state = ECS_RESERVED;
     for (unsigned int i = 0; i < d->max_vcpus; i++) {
         d->vcpu[i].id = i;
         d->vcpu[i].up = true;
         d->vcpu[i].runstate = RUNSTATE_running;
         d->vcpu[i].runstate_entry = d->created_ns;
+        d->vcpu[i].upcall = -1;
     }
 
     rc = hv->env.page_alloc(hv->env.ctx, &d->shinfo_pg);
@@ -221,10 +228,18 @@ int hv_domain_create(struct hv *hv, const struct hv_domain_cfg *cfg,
     if (rc) {
         goto out_shinfo;
     }
+    rc = hv->env.page_alloc(hv->env.ctx, &d->evtchn_gen_pg);
+    if (rc) {
+        goto out_startinfo;
+    }
+    rc = hv->env.page_seal(hv->env.ctx, &d->evtchn_gen_pg);
+    if (rc) {
+        goto out_genpg;
+    }
     /* shared_info is a hypervisor page the domain may map: give it an mfn */
     rc = hv_frame_alloc(hv, NULL, HV_INVALID_GPFN, &d->shinfo_mfn);
     if (rc) {
-        goto out_startinfo;
+        goto out_genpg;
     }
     hv->frames[d->shinfo_mfn].owner = id;
 
@@ -273,6 +288,8 @@ out_frames:
             hv_frame_free(hv, m);
         }
     }
+out_genpg:
+    hv->env.page_free(hv->env.ctx, &d->evtchn_gen_pg);
 out_startinfo:
     hv->env.page_free(hv->env.ctx, &d->startinfo_pg);
 out_shinfo:
@@ -280,6 +297,7 @@ out_shinfo:
 out_free:
     free(d->p2m);
     free(d->cons_ring);
+    free(d->evtchn);
     free(d);
     return rc;
 }
@@ -294,8 +312,18 @@ static void domain_teardown(struct hv *hv, struct hv_domain *d)
         struct hv_vcpu *v = &d->vcpu[i];
         v->singleshot.deadline = 0;
         v->periodic.deadline = 0;
+        v->poll_deadline = 0;
+        v->polling = false;
         v->waiter = NULL; /* its connection is gone or going */
+        if (v->upcall >= 0 && hv->env.upcall_release) {
+            hv->env.upcall_release(hv->env.ctx, v->upcall);
+        }
+        v->upcall = -1;
     }
+    /* every port closes: interdomain peers go back to UNBOUND */
+    hv_evtchn_reset(hv, d);
+    free(d->evtchn);
+    d->evtchn = NULL;
     for (unsigned int i = 0; i < HV_WATCHDOGS; i++) {
         d->watchdog[i].used = false;
     }
@@ -311,6 +339,8 @@ static void domain_teardown(struct hv *hv, struct hv_domain *d)
     d->tot_pages = 0;
     hv->env.page_free(hv->env.ctx, &d->shinfo_pg);
     hv->env.page_free(hv->env.ctx, &d->startinfo_pg);
+    hv->env.page_free(hv->env.ctx, &d->evtchn_gen_pg);
+    memset(&d->evtchn_gen_pg, 0, sizeof(d->evtchn_gen_pg));
     memset(&d->shinfo_pg, 0, sizeof(d->shinfo_pg));
     memset(&d->startinfo_pg, 0, sizeof(d->startinfo_pg));
     if (d->cons_line_len) {
@@ -328,6 +358,8 @@ static void domain_teardown(struct hv *hv, struct hv_domain *d)
     hv->nr_dead++;
     hv_logf(hv, "d%u (%s) is dead: %s", d->id, d->name,
             hv_reason_name(d->reason));
+    /* the toolstack learns of it as of any domain exception */
+    hv_send_global_virq(hv, VIRQ_DOM_EXC);
     /* keep the newest HV_DEAD_KEPT records; their ids stay reserved */
     if (hv->nr_dead > HV_DEAD_KEPT) {
         struct hv_domain *p = hv->dead;
@@ -405,5 +437,6 @@ void hv_domain_shutdown(struct hv *hv, struct hv_domain *d, uint8_t reason)
     }
     hv_logf(hv, "d%u (%s) shut down: %s", d->id, d->name,
             hv_reason_name(reason));
+    hv_send_global_virq(hv, VIRQ_DOM_EXC);
     hv->env.timers_changed(hv->env.ctx);
 }

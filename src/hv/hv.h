@@ -29,6 +29,7 @@
 #define HV_WATCHDOGS    2u
 #define HV_INVALID_MFN  (~0ull)
 #define HV_INVALID_GPFN (~0ull)
+#define HV_PAGE_BYTES   4096u
 
 /* Xen's defaults (xl): grant frames and maptrack frames, event channels */
 #define HV_DEFAULT_GRANT_FRAMES 64u
@@ -42,11 +43,55 @@
 
 struct hv;
 struct hv_domain;
+struct hv_vcpu;
 
 /* A page the environment allocated and shares with the domain. */
 struct hv_page {
     void *va;     /* hypervisor's mapping */
     void *cookie; /* the environment's handle (a memfd) */
+};
+
+/* Xen's ECS_* port states */
+enum {
+    ECS_FREE = 0,
+    ECS_RESERVED = 1,
+    ECS_UNBOUND = 2,
+    ECS_INTERDOMAIN = 3,
+    ECS_PIRQ = 4,
+    ECS_VIRQ = 5,
+    ECS_IPI = 6,
+};
+
+/* One event channel port; the hypervisor's own record (the domain's
+ * shared_info holds only its pending and mask bits). */
+struct hv_evtchn {
+    uint8_t state;        /* ECS_* */
+    uint8_t notify_vcpu;  /* which vCPU's selector and upcall it raises */
+    domid_t remote_dom;   /* UNBOUND: who may bind; INTERDOMAIN: the peer */
+    uint32_t remote_port; /* INTERDOMAIN */
+    uint32_t virq;        /* VIRQ */
+    uint32_t gen;         /* changes whenever the port's binding does */
+    void *notifier;       /* a device's wake-up (an eventfd), or NULL */
+    void *owner;          /* the device that attached it */
+    struct hv_page cell;  /* with a notifier: struct pv_evtchn_cell */
+};
+
+/* Any EVTCHNOP argument block. */
+union hv_evtchn_arg {
+    struct evtchn_alloc_unbound alloc_unbound;
+    struct evtchn_bind_interdomain bind_interdomain;
+    struct evtchn_bind_virq bind_virq;
+    struct evtchn_bind_pirq bind_pirq;
+    struct evtchn_bind_ipi bind_ipi;
+    struct evtchn_close close;
+    struct evtchn_send send;
+    struct evtchn_status status;
+    struct evtchn_bind_vcpu bind_vcpu;
+    struct evtchn_unmask unmask;
+    struct evtchn_reset reset;
+    struct evtchn_init_control init_control;
+    struct evtchn_expand_array expand_array;
+    struct evtchn_set_priority set_priority;
 };
 
 /* What the core needs from its environment. */
@@ -64,6 +109,14 @@ struct hv_env {
     void (*timers_changed)(void *ctx);
     /* A domain must lose its processes (destroy): close its connections. */
     void (*domain_kill)(void *ctx, struct hv_domain *d);
+    /* An upcall for v: its upcall_pending went 0 -> 1 (the vCPU's
+     * eventfd, in the daemon). */
+    void (*kick)(void *ctx, struct hv_domain *d, struct hv_vcpu *v);
+    /* A port with a notifier became pending; a notifier is dropped. */
+    void (*port_notify)(void *ctx, void *notifier);
+    void (*port_release)(void *ctx, void *notifier);
+    /* A vCPU's upcall handle is no longer needed. */
+    void (*upcall_release)(void *ctx, intptr_t upcall);
     /* Log a line (no newline). */
     void (*log)(void *ctx, const char *line);
     void *ctx;
@@ -79,8 +132,13 @@ struct hv_vcpu {
     bool up;
     struct hv_timer singleshot;
     struct hv_timer periodic;
-    uint64_t timer_virqs;    /* VIRQ_TIMER raised on this vCPU */
-    void *waiter;            /* blocked in SCHEDOP_block, or NULL */
+    uint64_t timer_virqs;   /* VIRQ_TIMER raised on this vCPU */
+    void *waiter;           /* blocked in SCHEDOP_block/poll, or NULL */
+    bool polling;           /* SCHEDOP_poll: wake on poll_port */
+    int32_t poll_port;      /* the one port polled, -1 for any */
+    uint64_t poll_deadline; /* 0 = none */
+    uint32_t virq_to_port[NR_VIRQS];
+    intptr_t upcall; /* the environment's upcall handle (an eventfd), or -1 */
     uint64_t runstate_entry; /* system time of the last state change */
     uint64_t runstate_time[4];
     int runstate;
@@ -116,6 +174,11 @@ struct hv_domain {
     struct hv_vcpu vcpu[HV_MAX_VCPUS];
     uint64_t vm_assist;
     struct hv_watchdog watchdog[HV_WATCHDOGS];
+
+    struct hv_evtchn *evtchn; /* ports 0..max_evtchn */
+    struct hv_page
+        evtchn_gen_pg;    /* u8 per port: gen, read-only to the domain */
+    uint64_t evtchn_sent; /* events raised into this domain */
 
     struct hv_page shinfo_pg;
     struct hv_page startinfo_pg;
@@ -252,6 +315,29 @@ void hv_console_input(struct hv *hv, const char *s, size_t n);
 /* End a domU's pending console line: "(dN) line" in the hypervisor ring,
  * and the line in the domain's own console. */
 void hv_domcons_flush(struct hv *hv, struct hv_domain *d);
+
+/* evtchn.c */
+void hv_evtchn_set_pending(struct hv *hv, struct hv_domain *d, uint32_t port);
+int hv_evtchn_close(struct hv *hv, struct hv_domain *d, uint32_t port);
+int hv_evtchn_unmask(struct hv *hv, struct hv_domain *d, uint32_t port);
+void hv_evtchn_reset(struct hv *hv, struct hv_domain *d);
+void hv_send_vcpu_virq(struct hv *hv, struct hv_domain *d, struct hv_vcpu *v,
+                       uint32_t virq);
+/* To the domain that owns global VIRQs (dom0, the hardware domain). */
+void hv_send_global_virq(struct hv *hv, uint32_t virq);
+/* A device takes delivery of port through a cell (struct pv_evtchn_cell)
+ * and notifier: the cell protocol of proto.h (the pending bit moves into
+ * the cell, and is due now).  0, -EINVAL, -EBUSY or the page allocation's
+ * error. */
+int hv_evtchn_attach(struct hv *hv, struct hv_domain *d, uint32_t port,
+                     void *owner, void *notifier);
+/* Close every port a device attached (its process went away). */
+void hv_evtchn_close_owned(struct hv *hv, struct hv_domain *d, void *owner);
+/* The port's interdomain peer if a device took it (else NULL: send by
+ * hypercall), and the port's current gen. */
+struct hv_evtchn *hv_evtchn_peer(struct hv *hv, struct hv_domain *d,
+                                 uint32_t port, uint32_t *gen);
+bool hv_evtchn_is_pending(struct hv_domain *d, uint32_t port);
 
 /* hypercall.c: run one hypercall for call->d on call->v */
 int64_t hv_hypercall(struct hv_call *call, uint64_t op, const uint64_t a[5]);

@@ -18,13 +18,8 @@
 #include "hv.h"
 #include "hcall.h"
 
-/* Sub-ops newer than the 4.17 headers (xen_varbuf based). */
-#ifndef XENVER_extraversion2
-#define XENVER_extraversion2 11
-#define XENVER_capabilities2 12
-#define XENVER_changeset2    13
-#define XENVER_commandline2  14
-#endif
+/* The xen_varbuf sub-ops 11-14 (extraversion2 ...) came after 4.17, whose
+ * interface procvisor reports: like 4.17 it answers them -ENOSYS. */
 
 #define PV_VIRT_START                                                          \
     0xFFFF800000000000ull /* 64-bit PV: HYPERVISOR_VIRT_START */
@@ -55,7 +50,7 @@ static int64_t varbuf_put(struct hv_call *c, uint64_t arg, const void *data,
 
 static int64_t do_xen_version(struct hv_call *c, const uint64_t *a)
 {
-    uint64_t cmd = a[0], arg = a[1];
+    uint64_t cmd = (uint32_t)a[0], arg = a[1]; /* int cmd */
     struct hv *hv = c->hv;
     bool priv = c->d->privileged;
 
@@ -149,26 +144,14 @@ static int64_t do_xen_version(struct hv_call *c, const uint64_t *a)
         }
         return varbuf_put(c, arg, PV_BUILD_ID, sizeof(PV_BUILD_ID) - 1);
     }
-    case XENVER_extraversion2:
-        return varbuf_put(c, arg, hv->extraversion,
-                          (uint32_t)strlen(hv->extraversion));
-    case XENVER_capabilities2:
-        return varbuf_put(c, arg, capabilities, sizeof(capabilities) - 1);
-    case XENVER_changeset2:
-        return varbuf_put(c, arg, changeset, sizeof(changeset) - 1);
-    case XENVER_commandline2:
-        if (!priv) {
-            return -EPERM;
-        }
-        return varbuf_put(c, arg, hv->commandline,
-                          (uint32_t)strlen(hv->commandline));
     }
     return -ENOSYS;
 }
 
 static int64_t do_vm_assist(struct hv_call *c, const uint64_t *a)
 {
-    uint64_t cmd = a[0], type = a[1];
+    /* unsigned int cmd, unsigned int type */
+    uint64_t cmd = (uint32_t)a[0], type = (uint32_t)a[1];
     /* 64-bit PV: types 0-5 and m2p_strict; HVM: runstate_update_flag */
     const uint64_t valid = c->d->translated
                                ? 1ull << VMASST_TYPE_runstate_update_flag
@@ -208,7 +191,8 @@ static void domcons_char(struct hv *hv, struct hv_domain *d, char ch)
 
 static int64_t do_console_io(struct hv_call *c, const uint64_t *a)
 {
-    uint64_t cmd = a[0], count = a[1], buf = a[2];
+    /* unsigned int cmd, unsigned int count */
+    uint64_t cmd = (uint32_t)a[0], count = (uint32_t)a[1], buf = a[2];
     struct hv_domain *d = c->d;
     struct hv *hv = c->hv;
 
@@ -263,11 +247,16 @@ static int64_t do_console_io(struct hv_call *c, const uint64_t *a)
 
 static int64_t do_multicall(struct hv_call *c, const uint64_t *a)
 {
-    uint64_t list = a[0], nr = a[1];
+    uint64_t list = a[0], nr = (uint32_t)a[1]; /* uint32_t nr_calls */
     struct hv_call sub = *c;
 
     if (c->depth > 0) {
         return -EINVAL; /* no nesting */
+    }
+    /* Xen checks the whole list before running any entry */
+    if (nr && !guest_range_ok(c->gm, list, nr * sizeof(struct multicall_entry),
+                              GM_IN | GM_OUT)) {
+        return -EFAULT;
     }
     sub.depth = 1;
     sub.waiter = NULL; /* a blocking entry does not defer the batch */
@@ -304,6 +293,9 @@ static const struct hcall_desc hcall_table[] = {
     [__HYPERVISOR_vcpu_op] = {"vcpu_op", do_vcpu_op},
     [__HYPERVISOR_sched_op_compat] = {"sched_op_compat", do_sched_op_compat},
     [__HYPERVISOR_sched_op] = {"sched_op", do_sched_op},
+    [__HYPERVISOR_event_channel_op_compat] = {"event_channel_op_compat",
+                                              do_event_channel_op_compat},
+    [__HYPERVISOR_event_channel_op] = {"event_channel_op", do_event_channel_op},
 };
 
 const char *hv_hypercall_name(uint64_t op)

@@ -217,6 +217,9 @@ static void populate_physmap(struct hv_call *c, struct resv_args *a)
         if (get_extent(c, a, a->done, &gpfn)) {
             return;
         }
+        if (gpfn == HV_INVALID_GPFN) {
+            return; /* INVALID_GFN is no place for a page */
+        }
         if (!a->d->translated && !guest_range_ok(c->gm, extent_addr(a, a->done),
                                                  sizeof(xen_pfn_t), GM_OUT)) {
             return;
@@ -304,12 +307,18 @@ static int64_t add_to_physmap(struct hv_call *c, uint64_t start, uint64_t arg)
     if (x.space == XENMAPSPACE_gmfn_foreign) {
         return -ENOSYS; /* only through add_to_physmap_batch */
     }
-    d = target_domain(c, x.domid, &err);
+    /* Xen's order: the domain (-ESRCH), a translated one (-EACCES),
+     * then XSM (-EPERM) */
+    d = x.domid == DOMID_SELF ? c->d : hv_domain_find(c->hv, x.domid);
     if (!d) {
-        return err;
+        return -ESRCH;
     }
     if (!d->translated) {
         return -EACCES; /* a PV guest has no physmap of Xen's */
+    }
+    d = target_domain(c, x.domid, &err);
+    if (!d) {
+        return err;
     }
     /* grant_table frames arrive with grant tables; gmfn moves and MMIO are
      * not offered to process domains: Xen's answer for those is -EINVAL */

@@ -33,13 +33,24 @@ void hv_vcpu_wake(struct hv *hv, struct hv_vcpu *v)
         return;
     }
     v->waiter = NULL;
+    v->polling = false;
+    v->poll_deadline = 0;
     runstate_set(hv, v, RUNSTATE_running);
     hv->env.wake(hv->env.ctx, w, 0);
 }
 
+/* Deadlines are Xen's s_time_t: a negative one is due at once; none is
+ * later than 2^62 ns (about 146 years), so sums never wrap. */
+#define DEADLINE_MAX (1ull << 62)
+
 static void timer_arm(struct hv *hv, struct hv_timer *t, uint64_t deadline)
 {
-    t->deadline = deadline ? deadline : 1; /* 0 means disarmed */
+    if ((int64_t)deadline <= 0) {
+        deadline = 1; /* 0 means disarmed; 1 is long past */
+    } else if (deadline > DEADLINE_MAX) {
+        deadline = DEADLINE_MAX;
+    }
+    t->deadline = deadline;
     hv->env.timers_changed(hv->env.ctx);
 }
 
@@ -63,6 +74,61 @@ static int64_t sched_block(struct hv_call *c)
         return 0;
     }
     c->v->waiter = c->waiter;
+    runstate_set(c->hv, c->v, RUNSTATE_blocked);
+    return HCALL_BLOCKED;
+}
+
+#define POLL_MAX_PORTS 128
+
+/*
+ * SCHEDOP_poll: return at once if a listed port is pending or an upcall is
+ * due; else sleep until a listed port (with several listed: any port)
+ * becomes pending, an upcall is raised, or the absolute timeout passes.
+ * Unlike block, the upcall mask is left alone.
+ */
+static int64_t sched_poll(struct hv_call *c, uint64_t arg)
+{
+    struct sched_poll p;
+    struct hv_domain *d = c->d;
+    uint32_t port = 0;
+
+    if (copy_from_guest(c->gm, &p, arg, sizeof(p))) {
+        return -EFAULT;
+    }
+    if (p.nr_ports > POLL_MAX_PORTS) {
+        return -EINVAL;
+    }
+    if (!guest_range_ok(c->gm, (uint64_t)(uintptr_t)p.ports.p,
+                        (size_t)p.nr_ports * sizeof(port), GM_IN)) {
+        return -EFAULT;
+    }
+    if (events_pending(c)) {
+        return 0;
+    }
+    for (unsigned int i = 0; i < p.nr_ports; i++) {
+        copy_from_guest(c->gm, &port,
+                        (uint64_t)(uintptr_t)p.ports.p + i * sizeof(port),
+                        sizeof(port));
+        if (port > d->max_evtchn || port >= HV_MAX_EVTCHN_2L) {
+            return -EINVAL;
+        }
+        if (hv_evtchn_is_pending(d, port)) {
+            return 0;
+        }
+    }
+    if (!c->waiter || c->v->waiter) {
+        return 0; /* inside a multicall: a spurious return is allowed */
+    }
+    c->v->waiter = c->waiter;
+    c->v->polling = true;
+    c->v->poll_port = p.nr_ports == 1 ? (int32_t)port : -1;
+    if (p.timeout) {
+        /* an absolute s_time_t: a negative one is due at once */
+        c->v->poll_deadline = (int64_t)p.timeout <= 0    ? 1
+                              : p.timeout > DEADLINE_MAX ? DEADLINE_MAX
+                                                         : p.timeout;
+        c->hv->env.timers_changed(c->hv->env.ctx);
+    }
     runstate_set(c->hv, c->v, RUNSTATE_blocked);
     return HCALL_BLOCKED;
 }
@@ -102,7 +168,7 @@ static int64_t sched_watchdog(struct hv_call *c, uint32_t id, uint32_t timeout)
 
 int64_t do_sched_op(struct hv_call *c, const uint64_t *a)
 {
-    uint64_t cmd = a[0], arg = a[1];
+    uint64_t cmd = (uint32_t)a[0], arg = a[1]; /* int cmd */
     int rc;
 
     switch (cmd) {
@@ -142,7 +208,8 @@ int64_t do_sched_op(struct hv_call *c, const uint64_t *a)
         if (rc) {
             return rc;
         }
-        if (c->d->shutdown_code < 0) {
+        /* 0xff is Xen's SHUTDOWN_CODE_INVALID: latching it sets nothing */
+        if (c->d->shutdown_code < 0 && (uint8_t)s.reason != 0xff) {
             c->d->shutdown_code = (uint8_t)s.reason;
         }
         return 0;
@@ -155,10 +222,11 @@ int64_t do_sched_op(struct hv_call *c, const uint64_t *a)
         }
         return sched_watchdog(c, w.id, w.timeout);
     }
+    case SCHEDOP_poll:
+        return sched_poll(c, arg);
     case SCHEDOP_pin_override:
         return c->d->privileged ? -ENOSYS : -EPERM;
     }
-    /* SCHEDOP_poll arrives with event channels */
     return -ENOSYS;
 }
 
@@ -182,7 +250,8 @@ int64_t do_set_timer_op(struct hv_call *c, const uint64_t *a)
 {
     int64_t timeout = (int64_t)a[0];
     int64_t now = (int64_t)hv_now(c->hv);
-    int64_t offset = timeout - now;
+    /* (only computed for a positive timeout: no signed overflow) */
+    int64_t offset = timeout > 0 ? timeout - now : 0;
 
     if (timeout == 0) {
         c->v->singleshot.deadline = 0;
@@ -210,7 +279,8 @@ static void runstate_fill(const struct hv *hv, const struct hv_vcpu *v,
 
 int64_t do_vcpu_op(struct hv_call *c, const uint64_t *a)
 {
-    uint64_t cmd = a[0], vcpuid = a[1], arg = a[2];
+    /* int cmd, unsigned int vcpuid */
+    uint64_t cmd = (uint32_t)a[0], vcpuid = (uint32_t)a[1], arg = a[2];
     struct hv_domain *d = c->d;
     struct hv_vcpu *v;
     int rc;
@@ -270,7 +340,12 @@ int64_t do_vcpu_op(struct hv_call *c, const uint64_t *a)
         if (rc) {
             return rc;
         }
-        /* VCPU_SSHOTTMR_future is ignored: a past time fires at once */
+        /* 4.17: a time already past with VCPU_SSHOTTMR_future is -ETIME;
+         * otherwise a past time fires at once */
+        if ((s.flags & VCPU_SSHOTTMR_future) &&
+            s.timeout_abs_ns < hv_now(c->hv)) {
+            return -ETIME;
+        }
         timer_arm(c->hv, &v->singleshot, s.timeout_abs_ns);
         return 0;
     }
@@ -287,11 +362,8 @@ int64_t do_vcpu_op(struct hv_call *c, const uint64_t *a)
 
 void hv_virq_timer(struct hv *hv, struct hv_domain *d, struct hv_vcpu *v)
 {
-    (void)hv;
-    (void)d;
-    /* Delivery through an event channel bound to VIRQ_TIMER arrives with
-     * event channels; the count is what `procvisor info` shows. */
     v->timer_virqs++;
+    hv_send_vcpu_virq(hv, d, v, VIRQ_TIMER);
 }
 
 static uint64_t earliest(uint64_t best, uint64_t t)
@@ -307,6 +379,7 @@ uint64_t hv_next_deadline(const struct hv *hv)
         for (unsigned int i = 0; i < d->max_vcpus; i++) {
             best = earliest(best, d->vcpu[i].singleshot.deadline);
             best = earliest(best, d->vcpu[i].periodic.deadline);
+            best = earliest(best, d->vcpu[i].poll_deadline);
         }
         for (unsigned int i = 0; i < HV_WATCHDOGS; i++) {
             if (d->watchdog[i].used) {
@@ -335,6 +408,9 @@ void hv_run_timers(struct hv *hv)
                 }
                 hv_virq_timer(hv, d, v);
             }
+            if (v->poll_deadline && v->poll_deadline <= now) {
+                hv_vcpu_wake(hv, v); /* a poll's timeout: returns 0 */
+            }
         }
         for (unsigned int i = 0; i < HV_WATCHDOGS; i++) {
             struct hv_watchdog *w = &d->watchdog[i];
@@ -353,6 +429,8 @@ void hv_cancel_wait(struct hv *hv, void *waiter)
         for (unsigned int i = 0; i < d->max_vcpus; i++) {
             if (d->vcpu[i].waiter == waiter) {
                 d->vcpu[i].waiter = NULL;
+                d->vcpu[i].polling = false;
+                d->vcpu[i].poll_deadline = 0;
                 runstate_set(hv, &d->vcpu[i], RUNSTATE_running);
             }
         }
