@@ -42,5 +42,6 @@ int cmd_dmesg(int argc, char **argv);
 int cmd_input(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_env(int argc, char **argv);
+int cmd_evtchn(int argc, char **argv);
 
 #endif

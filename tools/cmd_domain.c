@@ -243,3 +243,49 @@ int cmd_input(int argc, char **argv)
     }
     return 0;
 }
+
+int cmd_evtchn(int argc, char **argv)
+{
+    static const char *const states[] = {
+        "free", "reserved", "unbound", "interdomain", "pirq", "virq", "ipi"};
+    struct pv_domid_req r = {0};
+    uint8_t *buf = malloc(PV_PAYLOAD_MAX);
+    struct pv_evtchn_info *e;
+    size_t got = 0;
+    int64_t n;
+
+    if (argc != 2) {
+        cli_die("usage: procvisor evtchn DOMAIN");
+    }
+    if (!buf) {
+        cli_die("out of memory");
+    }
+    r.domid = cli_domid(argv[1]);
+    n = pvc_call(cli_ctl(), PV_MSG_EVTCHN, &r, sizeof(r), buf, PV_PAYLOAD_MAX,
+                 &got, NULL);
+    if (n < 0) {
+        cli_fail(n, "evtchn");
+    }
+    if (got < sizeof(struct pv_rep) + (size_t)n * sizeof(*e)) {
+        cli_die("evtchn: short reply");
+    }
+    e = (struct pv_evtchn_info *)(buf + sizeof(struct pv_rep));
+    printf("%5s %-12s %4s %-16s %7s %6s\n", "Port", "State", "VCPU", "Peer",
+           "Pending", "Masked");
+    for (int64_t i = 0; i < n; i++) {
+        char peer[32] = "-";
+        if (e[i].state == ECS_UNBOUND) {
+            snprintf(peer, sizeof(peer), "d%u may bind", e[i].remote_dom);
+        } else if (e[i].state == ECS_INTERDOMAIN) {
+            snprintf(peer, sizeof(peer), "d%u:%u", e[i].remote_dom,
+                     e[i].remote_port);
+        } else if (e[i].state == ECS_VIRQ) {
+            snprintf(peer, sizeof(peer), "virq %u", e[i].remote_port);
+        }
+        printf("%5u %-12s %4u %-16s %7u %6u\n", e[i].port,
+               e[i].state < 7 ? states[e[i].state] : "?", e[i].vcpu, peer,
+               e[i].pending, e[i].masked);
+    }
+    free(buf);
+    return 0;
+}

@@ -36,6 +36,7 @@ static const struct command commands[] = {
     {"input", cmd_input,
      "TEXT                feed the hypervisor's serial "
      "input (CONSOLEIO_read)"},
+    {"evtchn", cmd_evtchn, "DOMAIN            a domain's event channel ports"},
     {"run", cmd_run, "DOMAIN -- CMD ARGS...   run CMD as a process of DOMAIN"},
     {"env", cmd_env, "                        shell exports for this instance"},
 };

@@ -45,6 +45,14 @@ long pv_hypercall(pv_handle *h, unsigned int op, unsigned long a1,
 struct shared_info *pv_shared_info(pv_handle *h);
 const struct start_info *pv_start_info(pv_handle *h);
 
+/*
+ * The vCPU's upcall: an eventfd the hypervisor signals each time the vCPU's
+ * evtchn_upcall_pending goes from 0 to 1 (poll it, read it to reset it,
+ * then scan shared_info's selector and bitmaps).  Valid until pv_close();
+ * -1 with errno on failure.
+ */
+int pv_upcall_fd(pv_handle *h, unsigned int vcpu);
+
 /* Xen system time (ns) from this vCPU's pvclock, read with rdtsc. */
 uint64_t pv_system_time(pv_handle *h, unsigned int vcpu);
 

@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -33,28 +35,15 @@ struct msg_desc {
     msg_fn fn;
 };
 
-static int pidfd_of_peer(int fd)
-{
-    struct ucred cr;
-    socklen_t sl = sizeof(cr);
-
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) < 0 || cr.pid <= 0) {
-        return -1;
-    }
-    if (cr.pid == getpid()) {
-        return -1; /* a socketpair the daemon made itself */
-    }
-    return (int)syscall(SYS_pidfd_open, cr.pid, 0);
-}
-
 struct conn *conn_new(struct daemon *dm, int fd, enum conn_kind kind,
                       struct hv_domain *d)
 {
     struct conn *c;
     struct epoll_event ev = {.events = EPOLLIN};
 
-    if (dm->nr_conns >= DAEMON_MAX_CONNS ||
-        (d && d->nr_conns >= DAEMON_MAX_DOMAIN_CONNS)) {
+    if (kind == CONN_CONTROL ? dm->nr_control >= DAEMON_MAX_CONTROL
+                             : (dm->nr_conns >= dm->max_conns ||
+                                (d && d->nr_conns >= dm->max_dom_conns))) {
         close(fd);
         return NULL;
     }
@@ -67,24 +56,33 @@ struct conn *conn_new(struct daemon *dm, int fd, enum conn_kind kind,
     c->kind = kind;
     c->d = d;
     c->domid = d ? d->id : 0;
-    c->pidfd = kind == CONN_DOMAIN ? pidfd_of_peer(fd) : -1;
+    c->pidfd = -1;
     c->wait.conn = c;
     ev.data.ptr = c;
     if (epoll_ctl(dm->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-        if (c->pidfd >= 0) {
-            close(c->pidfd);
-        }
         close(fd);
         free(c);
         return NULL;
     }
     c->next = dm->conns;
     dm->conns = c;
-    dm->nr_conns++;
+    if (kind == CONN_CONTROL) {
+        dm->nr_control++;
+    } else {
+        dm->nr_conns++;
+    }
     if (d) {
         hv_domain_conn_get(&dm->hv, d);
     }
     return c;
+}
+
+static struct hv_domain *conn_domain(struct daemon *dm, struct conn *c)
+{
+    if (c->kind == CONN_CONTROL) {
+        return hv_domain_find(&dm->hv, 0);
+    }
+    return c->d;
 }
 
 /* Mark for closing; the loop reaps after the current event. */
@@ -105,9 +103,21 @@ void conn_reap(struct daemon *dm)
             continue;
         }
         *pp = c->next;
-        dm->nr_conns--;
+        if (c->kind == CONN_CONTROL) {
+            dm->nr_control--;
+        } else {
+            dm->nr_conns--;
+        }
         if (c->waiting) {
             hv_cancel_wait(&dm->hv, &c->wait);
+        }
+        if (c->evtchn_owner) {
+            /* a device's ports close with it, as when Linux closes an
+             * evtchn descriptor of a process that died */
+            struct hv_domain *d = conn_domain(dm, c);
+            if (d) {
+                hv_evtchn_close_owned(&dm->hv, d, c);
+            }
         }
         epoll_ctl(dm->epfd, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
@@ -148,13 +158,13 @@ int conn_reply(struct daemon *dm, struct conn *c, const struct pv_hdr *req,
         memcpy(dm->out + sizeof(h), payload, len);
         iov[0].iov_base = dm->out;
         iov[0].iov_len = sizeof(h) + len;
-        rc = pv_send(c->fd, iov, 1, NULL, 0);
+        rc = pv_send(c->fd, iov, 1, NULL, 0, MSG_DONTWAIT);
     } else {
         iov[0].iov_base = &h;
         iov[0].iov_len = sizeof(h);
         iov[1].iov_base = (void *)payload;
         iov[1].iov_len = len;
-        rc = pv_send(c->fd, iov, 2, fds, nfds);
+        rc = pv_send(c->fd, iov, 2, fds, nfds, MSG_DONTWAIT);
     }
     if (rc) {
         /* a peer that does not read its replies loses its connection */
@@ -192,17 +202,10 @@ static void m_hello(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
     c->hello = true;
     rep.domid = c->domid;
     rep.version = PV_PROTO_VERSION;
-    rep.max_vcpus = c->d ? c->d->max_vcpus : 0;
+    struct hv_domain *hd = conn_domain(dm, c);
+    rep.max_vcpus = hd ? hd->max_vcpus : 0;
     rep.flags = c->kind == CONN_CONTROL ? PV_HELLO_CONTROL : 0;
     conn_reply(dm, c, h, &rep, sizeof(rep), NULL, 0);
-}
-
-static struct hv_domain *conn_domain(struct daemon *dm, struct conn *c)
-{
-    if (c->kind == CONN_CONTROL) {
-        return hv_domain_find(&dm->hv, 0);
-    }
-    return c->d;
 }
 
 static void m_hypercall(struct daemon *dm, struct conn *c,
@@ -262,12 +265,37 @@ static void m_map(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
         conn_reply_ret(dm, c, h, -ESRCH);
         return;
     }
+    if (req.what >= PV_MAP_VCPU_UPCALL &&
+        req.what < PV_MAP_VCPU_UPCALL + HV_MAX_VCPUS) {
+        unsigned int i = req.what - PV_MAP_VCPU_UPCALL;
+        struct hv_vcpu *v;
+        if (i >= d->max_vcpus || d->state == PV_DOM_DYING) {
+            conn_reply_ret(dm, c, h, -EINVAL);
+            return;
+        }
+        v = &d->vcpu[i];
+        if (v->upcall < 0) {
+            int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+            if (efd < 0) {
+                conn_reply_ret(dm, c, h, -errno);
+                return;
+            }
+            v->upcall = efd;
+        }
+        fd = (int)v->upcall;
+        struct pv_rep r = {.ret = 0};
+        conn_reply(dm, c, h, &r, sizeof(r), &fd, 1);
+        return;
+    }
     switch (req.what) {
     case PV_MAP_SHARED_INFO:
         pg = &d->shinfo_pg;
         break;
     case PV_MAP_START_INFO:
         pg = &d->startinfo_pg;
+        break;
+    case PV_MAP_EVTCHN_GEN:
+        pg = &d->evtchn_gen_pg;
         break;
     default:
         conn_reply_ret(dm, c, h, -EINVAL);
@@ -282,12 +310,75 @@ static void m_map(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
     conn_reply(dm, c, h, &r, sizeof(r), &fd, 1);
 }
 
-/* A new process of the token's domain hands over its own connection. */
+static void m_evtchn_attach(struct daemon *dm, struct conn *c,
+                            const struct pv_hdr *h, uint8_t *p, int *fds,
+                            int nfds)
+{
+    struct pv_port_req req;
+    struct hv_domain *d = conn_domain(dm, c);
+    int efd, rc;
+
+    (void)fds;
+    (void)nfds;
+    memcpy(&req, p, sizeof(req));
+    if (!d || d->state == PV_DOM_DYING) {
+        conn_reply_ret(dm, c, h, -ESRCH);
+        return;
+    }
+    efd = eventfd(0, EFD_CLOEXEC);
+    if (efd < 0) {
+        conn_reply_ret(dm, c, h, -errno);
+        return;
+    }
+    rc = hv_evtchn_attach(&dm->hv, d, req.port, c, (void *)(intptr_t)efd);
+    if (rc) {
+        close(efd);
+        conn_reply_ret(dm, c, h, rc);
+        return;
+    }
+    c->evtchn_owner = true;
+    struct pv_rep r = {.ret = 0};
+    int out[2] = {efd, (int)(intptr_t)d->evtchn[req.port].cell.cookie};
+    conn_reply(dm, c, h, &r, sizeof(r), out, 2);
+}
+
+static void m_evtchn_peer(struct daemon *dm, struct conn *c,
+                          const struct pv_hdr *h, uint8_t *p, int *fds,
+                          int nfds)
+{
+    struct pv_port_req req;
+    struct hv_domain *d = conn_domain(dm, c);
+    uint32_t gen;
+    struct hv_evtchn *peer;
+
+    (void)fds;
+    (void)nfds;
+    memcpy(&req, p, sizeof(req));
+    if (!d) {
+        conn_reply_ret(dm, c, h, -ESRCH);
+        return;
+    }
+    peer = hv_evtchn_peer(&dm->hv, d, req.port, &gen);
+    struct pv_rep r = {.ret = (int64_t)(gen & 0xff)};
+    int out[2] = {peer ? (int)(intptr_t)peer->notifier : -1,
+                  peer ? (int)(intptr_t)peer->cell.cookie : -1};
+    conn_reply(dm, c, h, &r, sizeof(r), peer ? out : NULL, peer ? 2 : 0);
+}
+
+/*
+ * A new process of the token's domain hands over its own connection.  The
+ * kernel vouches for the sender (SCM_CREDENTIALS on the token): that
+ * process is the one `destroy` kills, through a pidfd taken now, while it
+ * is known to be alive.  The socket must be a connected SEQPACKET socket.
+ */
 static void m_attach(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                      uint8_t *p, int *fds, int nfds)
 {
     int type = 0, family = 0, listening = 1;
     socklen_t sl = sizeof(int);
+    struct sockaddr_un peer;
+    socklen_t pl = sizeof(peer);
+    struct conn *nc;
 
     (void)h;
     (void)p;
@@ -302,12 +393,15 @@ static void m_attach(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
         getsockopt(fds[0], SOL_SOCKET, SO_DOMAIN, &family, &sl) < 0 ||
         family != AF_UNIX ||
         getsockopt(fds[0], SOL_SOCKET, SO_ACCEPTCONN, &listening, &sl) < 0 ||
-        listening || !c->d || c->d->state == PV_DOM_DYING) {
+        listening || getpeername(fds[0], (struct sockaddr *)&peer, &pl) < 0 ||
+        !c->d || c->d->state == PV_DOM_DYING || dm->attach_cred.pid <= 0) {
         close(fds[0]);
         return;
     }
-    fds[0] = -1 == fds[0] ? -1 : fds[0];
-    conn_new(dm, fds[0], CONN_DOMAIN, c->d);
+    nc = conn_new(dm, fds[0], CONN_DOMAIN, c->d);
+    if (nc) {
+        nc->pidfd = (int)syscall(SYS_pidfd_open, dm->attach_cred.pid, 0);
+    }
 }
 
 static void m_ctl(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
@@ -328,6 +422,12 @@ static const struct msg_desc msg_table[PV_MSG_TYPE_MAX] = {
     [PV_MSG_MAP] = {"map", CTL | DOM, sizeof(struct pv_map_req),
                     sizeof(struct pv_map_req), m_map},
     [PV_MSG_ATTACH] = {"attach", TOK, 0, 0, m_attach},
+    [PV_MSG_EVTCHN_ATTACH] = {"evtchn_attach", CTL | DOM,
+                              sizeof(struct pv_port_req),
+                              sizeof(struct pv_port_req), m_evtchn_attach},
+    [PV_MSG_EVTCHN_PEER] = {"evtchn_peer", CTL | DOM,
+                            sizeof(struct pv_port_req),
+                            sizeof(struct pv_port_req), m_evtchn_peer},
     [PV_MSG_CREATE] = {"create", CTL, sizeof(struct pv_create_req),
                        sizeof(struct pv_create_req), m_ctl},
     [PV_MSG_DESTROY] = {"destroy", CTL, sizeof(struct pv_domid_req),
@@ -339,6 +439,8 @@ static const struct msg_desc msg_table[PV_MSG_TYPE_MAX] = {
                       sizeof(struct pv_domid_req), m_ctl},
     [PV_MSG_DOWN] = {"down", CTL, 0, 0, m_ctl},
     [PV_MSG_INPUT] = {"input", CTL, 1, 1024, m_ctl},
+    [PV_MSG_EVTCHN] = {"evtchn", CTL, sizeof(struct pv_domid_req),
+                       sizeof(struct pv_domid_req), m_ctl},
 };
 
 static void m_ctl(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
@@ -367,6 +469,9 @@ static void m_ctl(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
         break;
     case PV_MSG_INPUT:
         ctl_input(dm, c, h, p);
+        break;
+    case PV_MSG_EVTCHN:
+        ctl_evtchn(dm, c, h, p);
         break;
     }
 }
@@ -410,10 +515,11 @@ void conn_input(struct daemon *dm, struct conn *c)
     /* One datagram per readiness event: epoll is level-triggered, so more
      * queued messages come back in the next round, fairly interleaved with
      * other connections, and a request costs no extra empty read. */
-    /* only the token carries descriptors; elsewhere the kernel drops them */
+    /* only the token carries descriptors (and its sender's credentials);
+     * elsewhere the kernel drops any */
     nfds = c->kind == CONN_TOKEN ? PV_FDS_MAX : 0;
-    n = pv_recv(c->fd, dm->rx, PV_MSG_MAX + 1, nfds ? fds : NULL, &nfds,
-                MSG_DONTWAIT);
+    n = pv_recv_cred(c->fd, dm->rx, PV_MSG_MAX + 1, nfds ? fds : NULL, &nfds,
+                     MSG_DONTWAIT, nfds ? &dm->attach_cred : NULL);
     if (n == -EAGAIN || (n == -EMSGSIZE && c->kind == CONN_TOKEN)) {
         return;
     }

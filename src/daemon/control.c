@@ -161,6 +161,9 @@ void ctl_token(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
         conn_reply_ret(dm, c, h, -errno);
         return;
     }
+    /* the kernel attaches each sender's credentials to what it reads */
+    int on = 1;
+    setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
     if (!conn_new(dm, sv[0], CONN_TOKEN, d)) {
         close(sv[1]);
         conn_reply_ret(dm, c, h, -EMFILE);
@@ -185,4 +188,48 @@ void ctl_input(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
 {
     hv_console_input(&dm->hv, (const char *)p, h->len);
     conn_reply_ret(dm, c, h, 0);
+}
+
+void ctl_evtchn(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                const uint8_t *p)
+{
+    struct hv_domain *d = lookup(dm, p);
+    struct pv_evtchn_info *out =
+        (struct pv_evtchn_info *)(dm->tx + sizeof(struct pv_rep));
+    size_t max = (PV_PAYLOAD_MAX - sizeof(struct pv_rep)) / sizeof(*out);
+    struct shared_info *s;
+    struct pv_rep r;
+    size_t n = 0;
+
+    if (!d || !d->evtchn) {
+        conn_reply_ret(dm, c, h, -ESRCH);
+        return;
+    }
+    s = d->shinfo_pg.va;
+    for (uint32_t port = 1; port <= d->max_evtchn && n < max; port++) {
+        const struct hv_evtchn *ch = &d->evtchn[port];
+        if (ch->state == ECS_FREE) {
+            continue;
+        }
+        memset(&out[n], 0, sizeof(out[n]));
+        out[n].port = port;
+        out[n].state = ch->state;
+        out[n].vcpu = ch->notify_vcpu;
+        out[n].remote_dom = ch->remote_dom;
+        out[n].remote_port = ch->state == ECS_VIRQ ? ch->virq : ch->remote_port;
+        if (ch->cell.va) {
+            /* a device's port: its cell holds its pending/mask pair */
+            const struct pv_evtchn_cell *cl = ch->cell.va;
+            out[n].pending =
+                __atomic_load_n(&cl->pending, __ATOMIC_SEQ_CST) != 0;
+            out[n].masked = __atomic_load_n(&cl->masked, __ATOMIC_SEQ_CST) != 0;
+        } else {
+            out[n].pending = (s->evtchn_pending[port / 64] >> (port % 64)) & 1;
+            out[n].masked = (s->evtchn_mask[port / 64] >> (port % 64)) & 1;
+        }
+        n++;
+    }
+    r.ret = (int64_t)n;
+    memcpy(dm->tx, &r, sizeof(r));
+    conn_reply(dm, c, h, dm->tx, sizeof(r) + n * sizeof(*out), NULL, 0);
 }

@@ -159,6 +159,37 @@ static void env_domain_kill(void *ctx, struct hv_domain *d)
     conn_kill_domain(ctx, d);
 }
 
+static void env_kick(void *ctx, struct hv_domain *d, struct hv_vcpu *v)
+{
+    uint64_t one = 1;
+
+    (void)ctx;
+    (void)d;
+    if (v->upcall >= 0) {
+        (void)!write((int)v->upcall, &one, sizeof(one));
+    }
+}
+
+static void env_port_notify(void *ctx, void *notifier)
+{
+    uint64_t one = 1;
+
+    (void)ctx;
+    (void)!write((int)(intptr_t)notifier, &one, sizeof(one));
+}
+
+static void env_close_handle(void *ctx, void *notifier)
+{
+    (void)ctx;
+    close((int)(intptr_t)notifier);
+}
+
+static void env_upcall_release(void *ctx, intptr_t upcall)
+{
+    (void)ctx;
+    close((int)upcall);
+}
+
 static void env_log(void *ctx, const char *line)
 {
     daemon_log(ctx, "%s", line);
@@ -172,5 +203,9 @@ const struct hv_env daemon_env_template = {
     .wake = env_wake,
     .timers_changed = env_timers_changed,
     .domain_kill = env_domain_kill,
+    .kick = env_kick,
+    .port_notify = env_port_notify,
+    .port_release = env_close_handle,
+    .upcall_release = env_upcall_release,
     .log = env_log,
 };

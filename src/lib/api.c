@@ -21,6 +21,7 @@ struct pv_handle {
     unsigned int vcpu;
     struct shared_info *shinfo;
     struct start_info *sinfo;
+    int upcall[XEN_LEGACY_MAX_VCPUS];
 };
 
 PV_EXPORT pv_handle *pv_open(void)
@@ -44,6 +45,9 @@ PV_EXPORT pv_handle *pv_open(void)
         errno = -rc;
         return NULL;
     }
+    for (unsigned int i = 0; i < XEN_LEGACY_MAX_VCPUS; i++) {
+        h->upcall[i] = -1;
+    }
     return h;
 }
 
@@ -57,6 +61,11 @@ PV_EXPORT void pv_close(pv_handle *h)
     }
     if (h->sinfo) {
         munmap(h->sinfo, XEN_PAGE_SIZE);
+    }
+    for (unsigned int i = 0; i < XEN_LEGACY_MAX_VCPUS; i++) {
+        if (h->upcall[i] >= 0) {
+            close(h->upcall[i]);
+        }
     }
     pvc_fini(&h->conn);
     free(h);
@@ -117,6 +126,28 @@ PV_EXPORT const struct start_info *pv_start_info(pv_handle *h)
         h->sinfo = map_page(h, PV_MAP_START_INFO, PROT_READ);
     }
     return h->sinfo;
+}
+
+PV_EXPORT int pv_upcall_fd(pv_handle *h, unsigned int vcpu)
+{
+    struct pv_map_req req = {.what = PV_MAP_VCPU_UPCALL + vcpu};
+    int fd = -1;
+    int64_t r;
+
+    if (vcpu >= h->conn.max_vcpus || vcpu >= XEN_LEGACY_MAX_VCPUS) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (h->upcall[vcpu] >= 0) {
+        return h->upcall[vcpu];
+    }
+    r = pvc_call(&h->conn, PV_MSG_MAP, &req, sizeof(req), NULL, 0, NULL, &fd);
+    if (r < 0 || fd < 0) {
+        errno = r < 0 ? (int)-r : EPROTO;
+        return -1;
+    }
+    h->upcall[vcpu] = fd;
+    return fd;
 }
 
 PV_EXPORT uint64_t pv_system_time(pv_handle *h, unsigned int vcpu)

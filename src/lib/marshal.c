@@ -16,6 +16,7 @@
 #include "xen_abi.h"
 
 #include "client.h"
+#include "xen_args.h"
 #include "sock.h"
 
 /* the reply must fit: keep every plan comfortably inside one message */
@@ -24,8 +25,9 @@
 struct plan {
     unsigned int nr;
     struct pv_region r[PV_REGIONS_MAX];
-    size_t bytes; /* IN + OUT bytes and region records */
-    bool full;    /* something did not fit */
+    size_t bytes;     /* IN + OUT bytes and region records */
+    bool full;        /* something did not fit */
+    uint64_t extents; /* a reservation: how many of its extents travel */
 };
 
 static void plan_add(struct plan *p, uint64_t addr, size_t len, uint32_t flags)
@@ -83,6 +85,7 @@ static void plan_memory_op(struct plan *p, const uint64_t *a)
                  (uint64_t)(uintptr_t)r.extent_start.p +
                      start * sizeof(xen_pfn_t),
                  n * sizeof(xen_pfn_t), INOUT);
+        p->extents = n;
         return;
     case XENMEM_current_reservation:
     case XENMEM_maximum_reservation:
@@ -114,7 +117,8 @@ static void plan_xen_version(struct plan *p, const uint64_t *a)
         /* xen_varbuf: u32 len, then len bytes */
         plan_add(p, arg, sizeof(len), IN);
         if (arg && pvc_peek(&len, arg, sizeof(len)) == 0) {
-            plan_add(p, arg + sizeof(len), len, OUT);
+            /* no answer is longer than a page: offer no more than that */
+            plan_add(p, arg + sizeof(len), len < 4096 ? len : 4096, OUT);
         }
     } else if (cmd < sizeof(out_size) / sizeof(out_size[0]) && out_size[cmd]) {
         plan_add(p, arg, out_size[cmd], OUT);
@@ -160,8 +164,23 @@ static void plan_op(struct plan *p, uint64_t op, const uint64_t *a, int depth)
             plan_add(p, a[2], a[1], OUT);
         }
         break;
+    case __HYPERVISOR_event_channel_op:
+        plan_add(p, a[1], xen_evtchn_arg_size(a[0]), INOUT);
+        break;
+    case __HYPERVISOR_event_channel_op_compat:
+        plan_add(p, a[0], sizeof(struct evtchn_op), INOUT);
+        break;
     case __HYPERVISOR_sched_op:
         switch (a[0]) {
+        case SCHEDOP_poll: {
+            struct sched_poll sp;
+            plan_add(p, a[1], sizeof(sp), IN);
+            if (pvc_peek(&sp, a[1], sizeof(sp)) == 0 && sp.nr_ports <= 128) {
+                plan_add(p, (uint64_t)(uintptr_t)sp.ports.p,
+                         sp.nr_ports * sizeof(evtchn_port_t), IN);
+            }
+            break;
+        }
         case SCHEDOP_shutdown:
         case SCHEDOP_shutdown_code:
             plan_add(p, a[1], sizeof(struct sched_shutdown), IN);
@@ -227,9 +246,9 @@ static int64_t exchange(struct pvc *c, unsigned int vcpu, uint64_t op,
         memcpy(one + sizeof(h), &req, sizeof(req));
         iov[0].iov_base = one;
         iov[0].iov_len = sizeof(one);
-        rc = pv_send(c->fd, iov, 1, NULL, 0);
+        rc = pv_send(c->fd, iov, 1, NULL, 0, 0);
     } else {
-        rc = pv_send(c->fd, iov, niov, NULL, 0);
+        rc = pv_send(c->fd, iov, niov, NULL, 0, 0);
     }
     if (rc) {
         pthread_mutex_unlock(&c->lock);
@@ -312,10 +331,57 @@ static int64_t multicall_split(struct pvc *c, unsigned int vcpu,
     return 0;
 }
 
+static bool is_reservation(uint64_t op, const uint64_t *a)
+{
+    unsigned int cmd = (unsigned int)(a[0] & MEMOP_CMD_MASK);
+
+    return op == __HYPERVISOR_memory_op &&
+           (cmd == XENMEM_increase_reservation ||
+            cmd == XENMEM_decrease_reservation ||
+            cmd == XENMEM_populate_physmap);
+}
+
+/*
+ * A reservation whose extent list does not fit one message goes as
+ * consecutive batches, continued with the start index in cmd exactly as
+ * Xen continues a preempted call, so the caller sees one call.  Memory
+ * that cannot be read is Xen's "count done so far", not -EFAULT.
+ */
+static int64_t reservation(struct pvc *c, unsigned int vcpu,
+                           const uint64_t a[5])
+{
+    struct xen_memory_reservation r;
+    uint64_t start = a[0] >> MEMOP_EXTENT_SHIFT;
+
+    if (pvc_peek(&r, a[1], sizeof(r))) {
+        return (int64_t)start;
+    }
+    for (;;) {
+        uint64_t b[5] = {
+            (a[0] & MEMOP_CMD_MASK) | (start << MEMOP_EXTENT_SHIFT), a[1]};
+        struct plan p = {0};
+        plan_memory_op(&p, b);
+        uint64_t batch = p.extents;
+        int64_t done = exchange(c, vcpu, __HYPERVISOR_memory_op, b, &p);
+        if (done == -EFAULT) {
+            return (int64_t)start;
+        }
+        if (done < 0 || (uint64_t)done != start + batch ||
+            (uint64_t)done >= r.nr_extents || batch == 0) {
+            return done;
+        }
+        start = (uint64_t)done;
+    }
+}
+
 int64_t pvc_hypercall(struct pvc *c, unsigned int vcpu, uint64_t op,
                       const uint64_t a[5])
 {
     struct plan p = {0};
+
+    if (is_reservation(op, a)) {
+        return reservation(c, vcpu, a);
+    }
 
     plan_op(&p, op, a, 0);
     if (p.full) {
