@@ -31,8 +31,10 @@ int privcmd_open(struct shim_dev *dev)
     rc = pvc_init(&dev->conn, fd);
     if (rc) {
         shim_real.close(fd);
+        return rc;
     }
-    return rc;
+    dev->fd = fd;
+    return 0;
 }
 
 static int fail(int e)

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -44,17 +45,33 @@ static struct pvc proc_conn = {.fd = -1};
 
 static const struct shim_node nodes[] = {
     {"/dev/xen/privcmd", SHIM_PRIVCMD, 0},
+    {"/dev/xen/evtchn", SHIM_EVTCHN, 0},
     {"/proc/xen/privcmd", SHIM_PRIVCMD, 0},
     /* libxencall tolerates ENOENT here and uses its own buffers */
     {"/dev/xen/hypercall", SHIM_NONE, ENOENT},
 };
 
-struct shim_dev *shim_dev(int fd)
+/* Whether fd is a device: the hot path's one load. */
+static bool is_dev(int fd)
 {
-    if (fd < 0 || fd >= SHIM_MAX_FD) {
+    return fd >= 0 && fd < SHIM_MAX_FD &&
+           __atomic_load_n(&fd_table[fd], __ATOMIC_ACQUIRE) != NULL;
+}
+
+struct shim_dev *shim_dev_get(int fd)
+{
+    struct shim_dev *dev;
+
+    if (!is_dev(fd)) {
         return NULL;
     }
-    return __atomic_load_n(&fd_table[fd], __ATOMIC_ACQUIRE);
+    pthread_mutex_lock(&fd_lock);
+    dev = fd_table[fd];
+    if (dev) {
+        __atomic_add_fetch(&dev->refs, 1, __ATOMIC_ACQ_REL);
+    }
+    pthread_mutex_unlock(&fd_lock);
+    return dev;
 }
 
 static void table_set(int fd, struct shim_dev *dev)
@@ -62,10 +79,24 @@ static void table_set(int fd, struct shim_dev *dev)
     __atomic_store_n(&fd_table[fd], dev, __ATOMIC_RELEASE);
 }
 
+static void dev_free(struct shim_dev *dev);
+
+void shim_dev_put(struct shim_dev *dev)
+{
+    if (__atomic_sub_fetch(&dev->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        dev_free(dev);
+    }
+}
+
 static void dev_free(struct shim_dev *dev)
 {
-    /* the descriptor itself is closed (or replaced) by the caller */
-    dev->conn.fd = -1;
+    /* the program's descriptor is closed (or replaced) by the caller; the
+     * device's own connection, if separate, goes here */
+    if (dev->kind == SHIM_EVTCHN) {
+        evtchn_release(dev);
+    } else {
+        dev->conn.fd = -1;
+    }
     pvc_fini(&dev->conn);
     free(dev);
 }
@@ -83,7 +114,7 @@ static void table_drop(int fd)
     table_set(fd, NULL);
     pthread_mutex_unlock(&fd_lock);
     if (dev) {
-        dev_free(dev);
+        shim_dev_put(dev); /* the table's reference */
     }
 }
 
@@ -116,10 +147,14 @@ static int node_open(const struct shim_node *n, int flags)
         return -1;
     }
     dev->kind = n->kind;
+    dev->refs = 1;
     dev->restrict_domid = DOMID_INVALID;
     switch (n->kind) {
     case SHIM_PRIVCMD:
         rc = privcmd_open(dev);
+        break;
+    case SHIM_EVTCHN:
+        rc = evtchn_open(dev, flags);
         break;
     default:
         rc = -ENODEV;
@@ -130,20 +165,20 @@ static int node_open(const struct shim_node *n, int flags)
         errno = rc == -ECONNREFUSED || rc == -ESRCH ? ENOENT : -rc;
         return -1;
     }
-    if (dev->conn.fd >= SHIM_MAX_FD) {
-        shim_real.close(dev->conn.fd);
-        dev->conn.fd = -1;
+    if (dev->fd >= SHIM_MAX_FD) {
+        int fd = dev->fd;
         dev_free(dev);
+        shim_real.close(fd);
         errno = EMFILE;
         return -1;
     }
-    if (!(flags & O_CLOEXEC)) {
-        fcntl(dev->conn.fd, F_SETFD, 0);
+    if (!(flags & O_CLOEXEC) && dev->kind == SHIM_PRIVCMD) {
+        shim_real.fcntl(dev->fd, F_SETFD, 0);
     }
     pthread_mutex_lock(&fd_lock);
-    table_set(dev->conn.fd, dev);
+    table_set(dev->fd, dev);
     pthread_mutex_unlock(&fd_lock);
-    return dev->conn.fd;
+    return dev->fd;
 }
 
 static bool has_mode(int flags)
@@ -233,31 +268,142 @@ SHIM_EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 
 SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
 {
-    struct shim_dev *dev = shim_dev(fd);
+    struct shim_dev *dev;
     va_list ap;
     void *arg;
+    int r;
 
     va_start(ap, req);
     arg = va_arg(ap, void *);
     va_end(ap);
+    dev = shim_dev_get(fd);
     if (!dev) {
         return shim_real.ioctl(fd, req, arg);
     }
     switch (dev->kind) {
     case SHIM_PRIVCMD:
-        return privcmd_ioctl(dev, req, arg);
+        r = privcmd_ioctl(dev, req, arg);
+        break;
+    case SHIM_EVTCHN:
+        r = evtchn_ioctl(dev, req, arg);
+        break;
     default:
         errno = ENOTTY;
-        return -1;
+        r = -1;
     }
+    shim_dev_put(dev);
+    return r;
+}
+
+SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
+{
+    struct shim_dev *dev = shim_dev_get(fd);
+    ssize_t r;
+
+    if (!dev) {
+        return shim_real.read(fd, buf, count);
+    }
+    r = dev->kind == SHIM_EVTCHN ? evtchn_read(dev, buf, count)
+                                 : shim_real.read(fd, buf, count);
+    shim_dev_put(dev);
+    return r;
+}
+
+ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen);
+
+SHIM_EXPORT ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
+{
+    if (count > buflen) {
+        abort(); /* what glibc's fortified read does */
+    }
+    return read(fd, buf, count);
+}
+
+SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
+{
+    struct shim_dev *dev = shim_dev_get(fd);
+    ssize_t r;
+
+    if (!dev) {
+        return shim_real.write(fd, buf, count);
+    }
+    r = dev->kind == SHIM_EVTCHN ? evtchn_write(dev, buf, count)
+                                 : shim_real.write(fd, buf, count);
+    shim_dev_put(dev);
+    return r;
+}
+
+SHIM_EXPORT int fcntl(int fd, int cmd, ...)
+{
+    struct shim_dev *dev;
+    va_list ap;
+    void *arg;
+    int r;
+
+    va_start(ap, cmd);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+    r = shim_real.fcntl(fd, cmd, arg);
+    /* the device's read honours O_NONBLOCK set after open */
+    if (r >= 0 && cmd == F_SETFL && (dev = shim_dev_get(fd))) {
+        if (dev->kind == SHIM_EVTCHN) {
+            evtchn_set_nonblock(dev, ((intptr_t)arg & O_NONBLOCK) != 0);
+        }
+        shim_dev_put(dev);
+    }
+    return r;
+}
+
+int fcntl64(int fd, int cmd, ...);
+
+SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    void *arg;
+
+    va_start(ap, cmd);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+    return fcntl(fd, cmd, arg);
 }
 
 SHIM_EXPORT int close(int fd)
 {
-    if (shim_dev(fd)) {
+    if (is_dev(fd)) {
         table_drop(fd);
     }
     return shim_real.close(fd);
+}
+
+/* Closing many at once must forget the devices among them too. */
+static void drop_range(unsigned int first, unsigned int last)
+{
+    for (unsigned int fd = first; fd <= last && fd < SHIM_MAX_FD; fd++) {
+        if (is_dev((int)fd)) {
+            table_drop((int)fd);
+        }
+    }
+}
+
+int close_range(unsigned int first, unsigned int last, int flags);
+void closefrom(int lowfd);
+
+SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+    int r = shim_real.close_range(first, last, flags);
+
+    if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
+        drop_range(first, last);
+    }
+    return r;
+}
+
+SHIM_EXPORT void closefrom(int lowfd)
+{
+    shim_real.closefrom(lowfd);
+    if (lowfd >= 0) {
+        drop_range((unsigned int)lowfd, SHIM_MAX_FD - 1);
+    }
 }
 
 SHIM_EXPORT int dup2(int oldfd, int newfd)
@@ -265,7 +411,7 @@ SHIM_EXPORT int dup2(int oldfd, int newfd)
     int r = shim_real.dup2(oldfd, newfd);
 
     /* newfd was replaced: it is no longer the device it was */
-    if (r >= 0 && oldfd != newfd && shim_dev(newfd)) {
+    if (r >= 0 && oldfd != newfd && is_dev(newfd)) {
         table_drop(newfd);
     }
     return r;
@@ -275,7 +421,7 @@ SHIM_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
     int r = shim_real.dup3(oldfd, newfd, flags);
 
-    if (r >= 0 && shim_dev(newfd)) {
+    if (r >= 0 && is_dev(newfd)) {
         table_drop(newfd);
     }
     return r;
@@ -314,17 +460,23 @@ static void atfork_child(void)
     for (int fd = 0; fd < SHIM_MAX_FD; fd++) {
         struct shim_dev *dev = fd_table[fd];
         struct pvc fresh;
-        int flags;
+        int flags, cfd;
         if (!dev) {
             continue;
         }
-        flags = fcntl(fd, F_GETFD);
-        if (connect_domain(&fresh) == 0 && shim_real.dup2(fresh.fd, fd) >= 0) {
+        /* the device's connection keeps its descriptor number */
+        cfd = dev->conn.fd;
+        flags = shim_real.fcntl(cfd, F_GETFD);
+        if (connect_domain(&fresh) == 0 && shim_real.dup2(fresh.fd, cfd) >= 0) {
             shim_real.close(fresh.fd);
-            fcntl(fd, F_SETFD, flags);
+            shim_real.fcntl(cfd, F_SETFD, flags);
             free(dev->conn.buf);
             dev->conn = fresh;
-            dev->conn.fd = fd;
+            dev->conn.fd = cfd;
+        } else if (dev->kind == SHIM_EVTCHN) {
+            /* the shared epoll set and ports stay usable; sends that need
+             * the hypervisor fail */
+            continue;
         } else {
             /* the device is gone in the child: its calls fail cleanly */
             free(dev->conn.buf);
@@ -349,6 +501,11 @@ __attribute__((constructor)) static void shim_init(void)
     shim_real.ioctl = dlsym(RTLD_NEXT, "ioctl");
     shim_real.dup2 = dlsym(RTLD_NEXT, "dup2");
     shim_real.dup3 = dlsym(RTLD_NEXT, "dup3");
+    shim_real.read = dlsym(RTLD_NEXT, "read");
+    shim_real.write = dlsym(RTLD_NEXT, "write");
+    shim_real.fcntl = dlsym(RTLD_NEXT, "fcntl");
+    shim_real.close_range = dlsym(RTLD_NEXT, "close_range");
+    shim_real.closefrom = dlsym(RTLD_NEXT, "closefrom");
     pthread_atfork(NULL, NULL, atfork_child);
 
     const char *tok = getenv(PV_ENV_FD);

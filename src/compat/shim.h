@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "xen_abi.h"
 
@@ -22,12 +23,18 @@
 enum shim_kind {
     SHIM_NONE = 0,
     SHIM_PRIVCMD = 1,
+    SHIM_EVTCHN = 2,
 };
+
+struct ev_dev;
 
 struct shim_dev {
     enum shim_kind kind;
-    struct pvc conn;
+    int fd;          /* the descriptor the program holds */
+    struct pvc conn; /* this device's own connection to the hypervisor */
     uint16_t restrict_domid; /* IOCTL_PRIVCMD_RESTRICT, DOMID_INVALID = none */
+    struct ev_dev *ev;       /* SHIM_EVTCHN */
+    int refs; /* the table's, and one per call in flight (atomic) */
 };
 
 /* An emulated device node, by path. */
@@ -45,14 +52,29 @@ struct shim_real {
     int (*ioctl)(int, unsigned long, ...);
     int (*dup2)(int, int);
     int (*dup3)(int, int, int);
+    ssize_t (*read)(int, void *, size_t);
+    ssize_t (*write)(int, const void *, size_t);
+    int (*fcntl)(int, int, ...);
+    int (*close_range)(unsigned int, unsigned int, int);
+    void (*closefrom)(int);
 };
 extern struct shim_real shim_real;
 
-/* The device state of fd, or NULL. */
-struct shim_dev *shim_dev(int fd);
+/* The device state of fd with a reference taken, or NULL; a descriptor
+ * closed meanwhile by another thread stays valid until shim_dev_put. */
+struct shim_dev *shim_dev_get(int fd);
+void shim_dev_put(struct shim_dev *dev);
 
 /* privcmd.c */
 int privcmd_open(struct shim_dev *dev);
 int privcmd_ioctl(struct shim_dev *dev, unsigned long req, void *arg);
+
+/* evtchn.c: 0/-errno, ioctl/read/write as the kernel's (-1 + errno) */
+int evtchn_open(struct shim_dev *dev, int flags);
+void evtchn_release(struct shim_dev *dev);
+int evtchn_ioctl(struct shim_dev *dev, unsigned long req, void *arg);
+ssize_t evtchn_read(struct shim_dev *dev, void *buf, size_t count);
+ssize_t evtchn_write(struct shim_dev *dev, const void *buf, size_t count);
+void evtchn_set_nonblock(struct shim_dev *dev, bool on);
 
 #endif
