@@ -23,3 +23,31 @@ if [ "$last" -gt 0 ]; then
     taskset -pc "$last" "$daemon" >/dev/null
     taskset -c 0 $pv run bench2 -- build/bench/bench_hypercall -c "$last" "$@"
 fi
+
+# evtchn_pingpong SERVER_CPU CLIENT_CPU: libxenevtchn ping-pong between two
+# domains, and the raw eventfd floor placed the same way
+pingpong() {
+    local s c fifo port
+    s=$($pv create "ev-server-$1-$2")
+    c=$($pv create "ev-client-$1-$2")
+    fifo="$PROCVISOR_DIR/fifo-$1-$2"
+    mkfifo "$fifo"
+    taskset -c "$1" $pv run "$s" -- build/tests/evtchn_pingpong server "$c" \
+        "$ROUNDS" >"$fifo" &
+    exec 3<"$fifo"
+    read -r port <&3
+    taskset -c "$2" $pv run "$c" -- build/tests/evtchn_pingpong client "$s" \
+        "${port#port=}" "$ROUNDS" "floor=$1" | grep -E 'rtt|ratio'
+    cat <&3 >/dev/null
+    exec 3<&-
+    wait
+}
+ROUNDS=${ROUNDS:-100000}
+echo
+echo "== event channel ping-pong through libxenevtchn (tests/compat/evtchn_pingpong.c), $ROUNDS rounds"
+echo "-- same core: both domains (and both floor processes) on cpu 0"
+pingpong 0 0
+if [ "$last" -gt 0 ]; then
+    echo "-- across cores: server domain on cpu $last, client on cpu 0"
+    pingpong "$last" 0
+fi

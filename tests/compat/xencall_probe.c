@@ -244,7 +244,7 @@ static int cmd_sched(int argc, char **argv)
         return 0;
     }
     printf("yield=%ld\n", call2(__HYPERVISOR_sched_op, SCHEDOP_yield, 0));
-    printf("poll_later=%ld\n", call2(__HYPERVISOR_sched_op, SCHEDOP_poll, 0));
+    printf("poll_null=%ld\n", call2(__HYPERVISOR_sched_op, SCHEDOP_poll, 0));
     printf("pin_override=%ld\n",
            call2(__HYPERVISOR_sched_op, SCHEDOP_pin_override, 0));
     printf("unknown_sched=%ld\n", call2(__HYPERVISOR_sched_op, 99, 0));

@@ -302,7 +302,7 @@ static void attack_token(void)
     send_raw(t, &h, sizeof(h));
     if (pipe(p) == 0) {
         pv_hdr_init(&h, PV_MSG_ATTACH, 0, 0, 0);
-        pv_send(t, &iov, 1, p, 1);
+        pv_send(t, &iov, 1, p, 1, 0);
         close(p[1]);
         char c;
         expect("pipe handed over as a connection",
@@ -312,7 +312,7 @@ static void attack_token(void)
     for (int i = 0; i < 4; i++) {
         fds[i] = open("/dev/null", O_RDONLY);
     }
-    pv_send(t, &iov, 1, fds, 4);
+    pv_send(t, &iov, 1, fds, 4, 0);
     for (int i = 0; i < 4; i++) {
         close(fds[i]);
     }

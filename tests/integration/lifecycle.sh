@@ -39,7 +39,7 @@ pv run delta -- sh -c 'kill -TERM $$'; check "signal status" $? 143
 e=$(pv create epsilon)
 "$PROCVISOR" run epsilon -- sh -c "sleep 0.5 & sleep 1 & wait" &
 pe=$!
-wait_for '[ "$(state_of $e)" = running ]'  || bad "epsilon running"
+wait_for '[ "$(procs_of epsilon)" -ge 2 ]' || bad "epsilon's processes attached"
 procs=$(pv list | awk '$1 == "epsilon" {print $7}')
 [ "${procs:-0}" -ge 2 ] && ok "epsilon has several processes ($procs)" ||
     bad "epsilon processes: $procs"
