@@ -351,19 +351,30 @@ static int bind_result(struct shim_dev *dev, int64_t rc, uint32_t port)
     return bound(dev, port);
 }
 
+/* A port this descriptor bound, with its lock taken; else the driver's
+ * error (EINVAL beyond the ports, ENOTCONN not bound here), unlocked. */
+static int lock_port(struct ev_dev *ev, uint32_t port, struct ev_port **out)
+{
+    if (port >= NR_PORTS) {
+        return EINVAL;
+    }
+    pthread_mutex_lock(&ev->lock);
+    *out = find_port(ev, port);
+    if (!*out) {
+        pthread_mutex_unlock(&ev->lock);
+        return ENOTCONN;
+    }
+    return 0;
+}
+
 static int ev_unbind(struct shim_dev *dev, uint32_t port)
 {
     struct ev_dev *ev = dev->ev;
     struct ev_port *p;
+    int e = lock_port(ev, port, &p);
 
-    if (port >= NR_PORTS) {
-        return fail(EINVAL);
-    }
-    pthread_mutex_lock(&ev->lock);
-    p = find_port(ev, port);
-    if (!p) {
-        pthread_mutex_unlock(&ev->lock);
-        return fail(ENOTCONN);
+    if (e) {
+        return fail(e);
     }
     epoll_ctl(ev->epfd, EPOLL_CTL_DEL, p->notifier, NULL);
     port_drop(p);
@@ -378,15 +389,10 @@ static int ev_notify(struct shim_dev *dev, uint32_t port)
 {
     struct ev_dev *ev = dev->ev;
     struct ev_port *p;
+    int e = lock_port(ev, port, &p);
 
-    if (port >= NR_PORTS) {
-        return fail(EINVAL);
-    }
-    pthread_mutex_lock(&ev->lock);
-    p = find_port(ev, port);
-    if (!p) {
-        pthread_mutex_unlock(&ev->lock);
-        return fail(ENOTCONN);
+    if (e) {
+        return fail(e);
     }
     uint8_t gen = __atomic_load_n(&dom_gen[port], __ATOMIC_ACQUIRE);
     if (!p->peer_known || p->peer_gen != gen) {

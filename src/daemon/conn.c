@@ -404,9 +404,6 @@ static void m_attach(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
     }
 }
 
-static void m_ctl(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-                  uint8_t *p, int *fds, int nfds);
-
 /*
  * The dispatch table: who may send what, and the payload sizes accepted.
  * Control types are only for the control connection (dom0).
@@ -429,52 +426,19 @@ static const struct msg_desc msg_table[PV_MSG_TYPE_MAX] = {
                             sizeof(struct pv_port_req),
                             sizeof(struct pv_port_req), m_evtchn_peer},
     [PV_MSG_CREATE] = {"create", CTL, sizeof(struct pv_create_req),
-                       sizeof(struct pv_create_req), m_ctl},
+                       sizeof(struct pv_create_req), ctl_create},
     [PV_MSG_DESTROY] = {"destroy", CTL, sizeof(struct pv_domid_req),
-                        sizeof(struct pv_domid_req), m_ctl},
-    [PV_MSG_LIST] = {"list", CTL, 0, 0, m_ctl},
+                        sizeof(struct pv_domid_req), ctl_destroy},
+    [PV_MSG_LIST] = {"list", CTL, 0, 0, ctl_list},
     [PV_MSG_CONSOLE] = {"console", CTL, sizeof(struct pv_domid_req),
-                        sizeof(struct pv_domid_req), m_ctl},
+                        sizeof(struct pv_domid_req), ctl_console},
     [PV_MSG_TOKEN] = {"token", CTL, sizeof(struct pv_domid_req),
-                      sizeof(struct pv_domid_req), m_ctl},
-    [PV_MSG_DOWN] = {"down", CTL, 0, 0, m_ctl},
-    [PV_MSG_INPUT] = {"input", CTL, 1, 1024, m_ctl},
+                      sizeof(struct pv_domid_req), ctl_token},
+    [PV_MSG_DOWN] = {"down", CTL, 0, 0, ctl_down},
+    [PV_MSG_INPUT] = {"input", CTL, 1, 1024, ctl_input},
     [PV_MSG_EVTCHN] = {"evtchn", CTL, sizeof(struct pv_domid_req),
-                       sizeof(struct pv_domid_req), m_ctl},
+                       sizeof(struct pv_domid_req), ctl_evtchn},
 };
-
-static void m_ctl(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-                  uint8_t *p, int *fds, int nfds)
-{
-    (void)fds;
-    (void)nfds;
-    switch (h->type) {
-    case PV_MSG_CREATE:
-        ctl_create(dm, c, h, p);
-        break;
-    case PV_MSG_DESTROY:
-        ctl_destroy(dm, c, h, p);
-        break;
-    case PV_MSG_LIST:
-        ctl_list(dm, c, h, p);
-        break;
-    case PV_MSG_CONSOLE:
-        ctl_console(dm, c, h, p);
-        break;
-    case PV_MSG_TOKEN:
-        ctl_token(dm, c, h, p);
-        break;
-    case PV_MSG_DOWN:
-        ctl_down(dm, c, h, p);
-        break;
-    case PV_MSG_INPUT:
-        ctl_input(dm, c, h, p);
-        break;
-    case PV_MSG_EVTCHN:
-        ctl_evtchn(dm, c, h, p);
-        break;
-    }
-}
 
 void conn_handle(struct daemon *dm, struct conn *c, uint8_t *buf, size_t n,
                  int *fds, int nfds)

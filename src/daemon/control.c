@@ -25,8 +25,10 @@ static struct hv_domain *lookup(struct daemon *dm, const uint8_t *p)
 }
 
 void ctl_create(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-                const uint8_t *p)
+                uint8_t *p, int *fds, int nfds)
 {
+    (void)fds;
+    (void)nfds;
     struct pv_create_req r;
     struct hv_domain_cfg cfg;
     struct hv_domain *d;
@@ -51,8 +53,10 @@ void ctl_create(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
 }
 
 void ctl_destroy(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-                 const uint8_t *p)
+                 uint8_t *p, int *fds, int nfds)
 {
+    (void)fds;
+    (void)nfds;
     struct hv_domain *d = lookup(dm, p);
 
     conn_reply_ret(dm, c, h, d ? hv_domain_destroy(&dm->hv, d) : -ESRCH);
@@ -82,8 +86,10 @@ static void fill_info(struct pv_dominfo *o, const struct hv_domain *d)
 }
 
 void ctl_list(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-              const uint8_t *p)
+              uint8_t *p, int *fds, int nfds)
 {
+    (void)fds;
+    (void)nfds;
     size_t max =
         (PV_PAYLOAD_MAX - sizeof(struct pv_rep)) / sizeof(struct pv_dominfo);
     struct pv_dominfo *out =
@@ -104,8 +110,10 @@ void ctl_list(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
 }
 
 void ctl_console(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-                 const uint8_t *p)
+                 uint8_t *p, int *fds, int nfds)
 {
+    (void)fds;
+    (void)nfds;
     struct pv_domid_req q;
     struct pv_rep r;
     size_t n;
@@ -144,8 +152,10 @@ void ctl_console(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
  * lives while any of them is open.
  */
 void ctl_token(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-               const uint8_t *p)
+               uint8_t *p, int *fds, int nfds)
 {
+    (void)fds;
+    (void)nfds;
     struct hv_domain *d = lookup(dm, p);
     int sv[2];
 
@@ -175,8 +185,10 @@ void ctl_token(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
 }
 
 void ctl_down(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-              const uint8_t *p)
+              uint8_t *p, int *fds, int nfds)
 {
+    (void)fds;
+    (void)nfds;
     (void)p;
     daemon_log(dm, "shutting down on request");
     conn_reply_ret(dm, c, h, 0);
@@ -184,15 +196,19 @@ void ctl_down(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
 }
 
 void ctl_input(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-               const uint8_t *p)
+               uint8_t *p, int *fds, int nfds)
 {
+    (void)fds;
+    (void)nfds;
     hv_console_input(&dm->hv, (const char *)p, h->len);
     conn_reply_ret(dm, c, h, 0);
 }
 
 void ctl_evtchn(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-                const uint8_t *p)
+                uint8_t *p, int *fds, int nfds)
 {
+    (void)fds;
+    (void)nfds;
     struct hv_domain *d = lookup(dm, p);
     struct pv_evtchn_info *out =
         (struct pv_evtchn_info *)(dm->tx + sizeof(struct pv_rep));

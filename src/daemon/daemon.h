@@ -107,23 +107,23 @@ int conn_reply_ret(struct daemon *dm, struct conn *c, const struct pv_hdr *req,
                    int64_t ret);
 void conn_kill_domain(struct daemon *dm, struct hv_domain *d);
 
-/* control.c: the control ops, called by conn.c's table */
+/* control.c: the control ops, entries of conn.c's dispatch table */
 void ctl_create(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-                const uint8_t *p);
+                uint8_t *p, int *fds, int nfds);
 void ctl_destroy(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-                 const uint8_t *p);
+                 uint8_t *p, int *fds, int nfds);
 void ctl_list(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-              const uint8_t *p);
+              uint8_t *p, int *fds, int nfds);
 void ctl_console(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-                 const uint8_t *p);
+                 uint8_t *p, int *fds, int nfds);
 void ctl_token(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-               const uint8_t *p);
+               uint8_t *p, int *fds, int nfds);
 void ctl_down(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-              const uint8_t *p);
+              uint8_t *p, int *fds, int nfds);
 void ctl_input(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-               const uint8_t *p);
+               uint8_t *p, int *fds, int nfds);
 void ctl_evtchn(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
-                const uint8_t *p);
+                uint8_t *p, int *fds, int nfds);
 
 /* env.c: the core's environment */
 extern const struct hv_env daemon_env_template;
