@@ -4,8 +4,8 @@
 # As root it runs apt-get; otherwise it prints the exact command and fails.
 set -eu
 
-pkgs=(meson ninja-build pkg-config gcc python3 libcmocka-dev libxen-dev
-      linux-libc-dev xen-utils-4.17 clang libclang-rt-14-dev procps)
+pkgs=(make meson ninja-build pkg-config gcc python3 libcmocka-dev libxen-dev
+      linux-libc-dev clang libclang-rt-14-dev procps util-linux)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -126,7 +126,7 @@ pv run omicron -- "$PROBE" console "hello from omicron" >/dev/null
 check "console shows the line" "$(pv console omicron 2>/dev/null || pv console "$n")" "hello from omicron"
 check "dmesg prefixes the domain" "$(pv dmesg | grep -c "(d$n) hello from omicron")" 1
 
-if [ "$(id -u)" = 0 ]; then
+if [ "$DOMAIN_UIDS" = 1 ]; then
     # a domU process runs as its own uid: no way to dom0's socket
     p=$(pv create pi)
     pv run pi -- sh -c 'id -u; "$0" list' "$PROCVISOR" >"$PROCVISOR_DIR/p.out" 2>&1
