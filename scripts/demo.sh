@@ -37,6 +37,26 @@ step "procvisor list      # each domain died with its last process"
 $pv list
 step "procvisor console $a"
 $pv console "$a"
+step "event channels: demo-ping and demo-pong bounce 10,000 events through Debian's libxenevtchn"
+ping=$($pv create demo-ping)
+pong=$($pv create demo-pong)
+fifo=$(mktemp -u /tmp/procvisor-demo.XXXXXX)
+mkfifo "$fifo"
+$pv run demo-ping -- build/tests/evtchn_pingpong server "$pong" 10000 >"$fifo" &
+pp=$!
+exec 3<"$fifo"
+read -r line <&3
+echo "demo-ping bound ${line}, waiting for demo-pong"
+sleep 0.2
+echo "\$ procvisor evtchn demo-ping"
+$pv evtchn demo-ping
+$pv run demo-pong -- build/tests/evtchn_pingpong client "$ping" "${line#port=}" 10000 |
+    sed 's/^/demo-pong: /'
+sed 's/^/demo-ping: /' <&3
+exec 3<&-
+wait $pp
+rm -f "$fifo"
+
 step "procvisor dmesg"
 $pv dmesg
 echo
