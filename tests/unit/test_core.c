@@ -4,9 +4,10 @@
  * lifecycle, the hypercalls (xen_version, console_io, vm_assist, multicall,
  * sched_op, set_timer_op, vcpu_op, memory_op), timers and the pvclock.
  *
- * The core runs against a fake struct hv_env: a clock advanced by hand,
- * calloc'ed pages, and hooks that record how they were called.  Guest
- * memory is a struct guest_mem built by hand over local buffers.
+ * The core runs against the fake struct hv_env of harness.c (shared with
+ * test_evtchn.c): a clock advanced by hand, calloc'ed pages, and hooks that
+ * record how they were called.  Guest memory is a struct guest_mem built by
+ * hand over local buffers.
  */
 #include <errno.h>
 #include <limits.h>
@@ -28,134 +29,10 @@
 #include "hv.h"
 #include "proto.h"
 
-#define HOST_PAGES 65536u
-#define DOM_KIB    1024u
-#define DOM_PAGES  (DOM_KIB / 4u)
-#define T0         5000000000ull /* the fake CLOCK_MONOTONIC at boot */
-#define MS         1000000ull
-#define SEC        1000000000ull
-#define LOG_MAX    256u
-#define LINE_MAX_  512u
-#define NREG       8u
+#include "harness.h"
 
-/* What the fake environment saw. */
-struct fake {
-    uint64_t now;
-    int pages; /* live pages from page_alloc */
-    unsigned int seals;
-    unsigned int wakes;
-    void *wake_waiter;
-    int64_t wake_ret;
-    unsigned int timers_changed;
-    unsigned int kills;
-    struct hv_domain *killed;
-    unsigned int nlog;
-    char log[LOG_MAX][LINE_MAX_];
-};
-
-struct t {
-    struct fake f;
-    struct hv hv;
-    struct hv_domain *dom0;
-    struct gm_region r[NREG];
-    struct guest_mem gm;
-};
-
-/* the fake environment */
-
-static uint64_t fake_now(void *ctx)
-{
-    return ((struct fake *)ctx)->now;
-}
-
-static int fake_page_alloc(void *ctx, struct hv_page *pg)
-{
-    struct fake *f = ctx;
-
-    pg->va = calloc(1, XEN_PAGE_SIZE);
-    if (!pg->va) {
-        return -ENOMEM;
-    }
-    pg->cookie = f;
-    f->pages++;
-    return 0;
-}
-
-static void fake_page_free(void *ctx, struct hv_page *pg)
-{
-    struct fake *f = ctx;
-
-    if (pg->va) {
-        free(pg->va);
-        pg->va = NULL;
-        f->pages--;
-    }
-}
-
-static int fake_page_seal(void *ctx, struct hv_page *pg)
-{
-    (void)pg;
-    ((struct fake *)ctx)->seals++;
-    return 0;
-}
-
-static void fake_wake(void *ctx, void *waiter, int64_t ret)
-{
-    struct fake *f = ctx;
-
-    f->wakes++;
-    f->wake_waiter = waiter;
-    f->wake_ret = ret;
-}
-
-static void fake_timers_changed(void *ctx)
-{
-    ((struct fake *)ctx)->timers_changed++;
-}
-
-static void fake_domain_kill(void *ctx, struct hv_domain *d)
-{
-    struct fake *f = ctx;
-
-    f->kills++;
-    f->killed = d;
-}
-
-static void fake_log(void *ctx, const char *line)
-{
-    struct fake *f = ctx;
-
-    snprintf(f->log[f->nlog % LOG_MAX], LINE_MAX_, "%s", line);
-    f->nlog++;
-}
-
-static bool log_has(const struct t *t, const char *needle)
-{
-    unsigned int n = t->f.nlog < LOG_MAX ? t->f.nlog : LOG_MAX;
-
-    for (unsigned int i = 0; i < n; i++) {
-        if (strstr(t->f.log[i], needle)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* fixtures */
-
-static struct hv_domain_cfg cfg_of(const char *name, uint32_t flags)
-{
-    struct hv_domain_cfg c = {
-        .name = name,
-        .memory_kib = DOM_KIB,
-        .max_grant_frames = HV_DEFAULT_GRANT_FRAMES,
-        .max_maptrack = HV_DEFAULT_MAPTRACK,
-        .max_evtchn = HV_DEFAULT_EVTCHN,
-        .max_vcpus = 2,
-        .flags = flags,
-    };
-    return c;
-}
+#define DOM_PAGES (DOM_KIB / 4u)
+#define SEC       1000000000ull
 
 static int create(struct t *t, const char *name, uint32_t flags,
                   struct hv_domain **out)
@@ -163,114 +40,6 @@ static int create(struct t *t, const char *name, uint32_t flags,
     struct hv_domain_cfg c = cfg_of(name, flags);
 
     return hv_domain_create(&t->hv, &c, out);
-}
-
-static struct hv_domain *mkdom(struct t *t, const char *name, uint32_t flags)
-{
-    struct hv_domain *d = NULL;
-
-    assert_int_equal(create(t, name, flags, &d), 0);
-    assert_non_null(d);
-    return d;
-}
-
-static int setup_hv(void **state)
-{
-    struct t *t = calloc(1, sizeof(*t));
-    struct hv_env env = {
-        .now_ns = fake_now,
-        .page_alloc = fake_page_alloc,
-        .page_free = fake_page_free,
-        .page_seal = fake_page_seal,
-        .wake = fake_wake,
-        .timers_changed = fake_timers_changed,
-        .domain_kill = fake_domain_kill,
-        .log = fake_log,
-    };
-
-    if (!t) {
-        return -1;
-    }
-    t->f.now = T0;
-    env.ctx = &t->f;
-    if (hv_init(&t->hv, &env, HOST_PAGES) != 0) {
-        free(t);
-        return -1;
-    }
-    t->gm.r = t->r;
-    *state = t;
-    return 0;
-}
-
-static int setup_dom0(void **state)
-{
-    struct t *t;
-    struct hv_domain_cfg c = cfg_of("Domain-0", 0);
-
-    if (setup_hv(state) != 0) {
-        return -1;
-    }
-    t = *state;
-    if (hv_domain_create(&t->hv, &c, &t->dom0) != 0 || t->dom0->id != 0) {
-        return -1;
-    }
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct t *t = *state;
-    int pages;
-
-    hv_fini(&t->hv);
-    pages = t->f.pages;
-    free(t);
-    /* every page the core allocated went back */
-    return pages == 0 ? 0 : -1;
-}
-
-/* guest memory and hypercalls */
-
-static void gm_clear(struct t *t)
-{
-    memset(t->r, 0, sizeof(t->r));
-    t->gm.nr = 0;
-}
-
-static struct gm_region *gm_add(struct t *t, uint64_t addr, void *buf,
-                                size_t len, uint32_t flags)
-{
-    struct gm_region *r = &t->r[t->gm.nr++];
-
-    assert_true(t->gm.nr <= NREG);
-    r->addr = addr;
-    r->len = (uint32_t)len;
-    r->flags = flags;
-    r->data = buf;
-    r->dirty_lo = r->dirty_hi = 0;
-    return r;
-}
-
-static int64_t hcv(struct t *t, struct hv_domain *d, unsigned int vcpu,
-                   void *waiter, uint64_t op, uint64_t a0, uint64_t a1,
-                   uint64_t a2)
-{
-    const uint64_t a[5] = {a0, a1, a2, 0, 0};
-    struct hv_call c = {
-        .hv = &t->hv,
-        .d = d,
-        .v = &d->vcpu[vcpu],
-        .gm = &t->gm,
-        .waiter = waiter,
-    };
-
-    return hv_hypercall(&c, op, a);
-}
-
-static int64_t hc(struct t *t, struct hv_domain *d, uint64_t op, uint64_t a0,
-                  uint64_t a1, uint64_t a2)
-{
-    return hcv(t, d, 0, NULL, op, a0, a1, a2);
 }
 
 /* the bytes the hypervisor console gained since `from` */
@@ -283,16 +52,6 @@ static size_t cons_since(const struct t *t, uint64_t from, char *out,
         out[n++] = t->hv.cons_ring[i % HV_CONSOLE_RING];
     }
     return n;
-}
-
-static struct shared_info *shinfo(struct hv_domain *d)
-{
-    return d->shinfo_pg.va;
-}
-
-static void advance(struct t *t, uint64_t ns)
-{
-    t->f.now += ns;
 }
 
 /* ---- boot and domains ---- */
@@ -506,13 +265,6 @@ static void test_create_out_of_memory(void **state)
     assert_null(hv->domains->next);
     d = mkdom(t, "huge", 0);
     assert_int_equal(d->tot_pages, DOM_PAGES);
-}
-
-static void kill_domain(struct t *t, struct hv_domain *d)
-{
-    hv_domain_conn_get(&t->hv, d);
-    hv_domain_conn_put(&t->hv, d);
-    assert_int_equal(d->state, PV_DOM_DEAD);
 }
 
 static void test_domid_not_reused(void **state)
@@ -2400,7 +2152,6 @@ static void test_unknown_hypercall(void **state)
     assert_null(hv_hypercall_name(1000));
 }
 
-#define TD(f) cmocka_unit_test_setup_teardown(f, setup_dom0, teardown)
 #define TH(f) cmocka_unit_test_setup_teardown(f, setup_hv, teardown)
 
 int main(void)
