@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# linkage.sh LIBPROCVISOR PRELOAD HEADER: the shared libraries export exactly
+# their contract: libprocvisor the functions of the public header, the
+# preload library the libc functions it interposes.
+set -u
+lib=$1 preload=$2 header=$3
+fail=0
+exported() { nm -D --defined-only "$1" | awk '$2 ~ /^[TW]$/ {print $3}' | sort; }
+
+want=$(sed -n 's/^[a-z].* \**\(pv_[a-z_]*\)(.*/\1/p' "$header" | sort)
+got=$(exported "$lib")
+if [ "$want" != "$got" ]; then
+    echo "libprocvisor exports differ from $header:"
+    diff <(echo "$want") <(echo "$got")
+    fail=$((fail + 1))
+fi
+
+hooks="__open64_2 __open_2 __openat64_2 __openat_2 __read_chk close close_range
+closefrom dup2 dup3 fcntl fcntl64 ioctl open open64 openat openat64 read write"
+want=$(echo $hooks | tr ' ' '\n' | sort)
+got=$(exported "$preload")
+if [ "$want" != "$got" ]; then
+    echo "the preload library exports more or less than its hooks:"
+    diff <(echo "$want") <(echo "$got")
+    fail=$((fail + 1))
+fi
+echo "2 checks, $fail failed"
+[ $fail = 0 ]
