@@ -46,10 +46,11 @@ struct shared_info *pv_shared_info(pv_handle *h);
 const struct start_info *pv_start_info(pv_handle *h);
 
 /*
- * The vCPU's upcall: an eventfd the hypervisor signals each time the vCPU's
- * evtchn_upcall_pending goes from 0 to 1 (poll it, read it to reset it,
- * then scan shared_info's selector and bitmaps).  Valid until pv_close();
- * -1 with errno on failure.
+ * The vCPU's upcall: the non-blocking read end of a pipe the hypervisor
+ * writes to each time the vCPU's evtchn_upcall_pending goes from 0 to 1
+ * (poll it, read it until EAGAIN to reset it, then scan shared_info's
+ * selector and bitmaps).  Valid until pv_close(); -1 with errno on
+ * failure.
  */
 int pv_upcall_fd(pv_handle *h, unsigned int vcpu);
 

@@ -43,9 +43,9 @@ enum pv_msg_type {
     PV_MSG_HYPERCALL = 2,     /* pv_hcall_req -> pv_hcall_rep */
     PV_MSG_MAP = 3,           /* pv_map_req -> pv_rep + 1 fd */
     PV_MSG_ATTACH = 4,        /* token socket only: 1 fd, no reply */
-    PV_MSG_EVTCHN_ATTACH = 5, /* pv_port_req -> pv_rep + eventfd, cell */
+    PV_MSG_EVTCHN_ATTACH = 5, /* pv_port_req -> pv_rep + pipe rd, wr, cell */
     PV_MSG_EVTCHN_PEER = 6,   /* pv_port_req -> pv_rep (ret = gen)
-                                 [+ the peer's eventfd, cell] */
+                                 [+ the peer's pipe wr, cell] */
 
     /* control connection (dom0's socket) only */
     PV_MSG_CREATE = 16,  /* pv_create_req -> pv_rep (ret = domid) */
@@ -119,7 +119,7 @@ enum pv_map_what {
     PV_MAP_SHARED_INFO = 1, /* read-write, one page */
     PV_MAP_START_INFO = 2,  /* read-only (sealed), one page */
     PV_MAP_EVTCHN_GEN = 3,  /* read-only (sealed): u8 generation per port */
-    /* + vcpu: an eventfd that counts the vCPU's upcalls (0 -> 1 edges of
+    /* + vcpu: a pipe (read end, non-blocking) the hypervisor writes on the vCPU's upcalls (0 -> 1 edges of
      * its evtchn_upcall_pending) */
     PV_MAP_VCPU_UPCALL = 0x100,
 };
@@ -131,10 +131,10 @@ struct pv_map_req {
 
 /*
  * /dev/xen/evtchn: EVTCHN_ATTACH makes the caller's connection the owner of
- * one of its domain's bound ports and returns an eventfd the hypervisor
+ * one of its domain's bound ports and returns a wake-up pipe (daemon.h: struct signal) the hypervisor
  * signals on every new pending edge of the port (the port closes when that
  * connection does).  EVTCHN_PEER returns, for an interdomain port, the
- * peer port's eventfd if it has one, so a send can signal it directly, and
+ * peer port's pipe (write end) if it has one, so a send can signal it directly, and
  * the port's generation; the generation page (PV_MAP_EVTCHN_GEN, one byte a
  * port) says when that answer is out of date.
  */
@@ -146,12 +146,12 @@ struct pv_port_req {
 /*
  * The delivery state of a port taken by a device, in a page shared by the
  * port's owner, its interdomain peer and the hypervisor (EVTCHN_ATTACH and
- * EVTCHN_PEER return it with the eventfd).  It is Xen's pending/mask pair
+ * EVTCHN_PEER return it with the pipe).  It is Xen's pending/mask pair
  * for one channel, so a send needs no hypervisor:
- *   sender:   if (!xchg(&pending, 1) && !masked) signal the eventfd
- *   delivery: consume the eventfd; masked = 1; if (xchg(&pending, 0)) deliver
- *   unmask:   masked = 0; if (pending) signal the eventfd (yourself)
- * All with sequentially consistent atomics.  The eventfd is readable only
+ *   sender:   if (!xchg(&pending, 1) && !masked) signal the pipe
+ *   delivery: consume the pipe; masked = 1; if (xchg(&pending, 0)) deliver
+ *   unmask:   masked = 0; if (pending) signal the pipe (yourself)
+ * All with sequentially consistent atomics.  The pipe is readable only
  * for an event raised while unmasked and not yet consumed.
  */
 struct pv_evtchn_cell {

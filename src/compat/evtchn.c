@@ -5,20 +5,20 @@
  *
  * The descriptor the program gets is an epoll instance, so select, poll and
  * epoll see it readable exactly when a port is ready.  Each bound port has
- * an eventfd in that set and a cell (proto.h: struct pv_evtchn_cell), Xen's
+ * a wake-up pipe (read end) in that set and a cell (proto.h: struct pv_evtchn_cell), Xen's
  * pending/mask pair for that one channel, shared with the hypervisor and
- * the interdomain peer.  The eventfd is signalled only for an event raised
+ * the interdomain peer.  The pipe is signalled only for an event raised
  * while the port is unmasked, so "a fired port stays disabled until written
  * back" costs no system call: delivery sets the cell's mask, the write that
  * re-enables clears it.  One more eventfd is readable while ports wait in
  * the ring (a read that took fewer ports than were ready).
  *
  * A send on an interdomain port whose peer is also bound through a device
- * goes straight to the peer's cell and eventfd, not through the
+ * goes straight to the peer's cell and pipe, not through the
  * hypervisor: the hypervisor hands them out (PV_MSG_EVTCHN_PEER) and the
  * generation page says when that answer is stale.  Every other send is an
  * EVTCHNOP_send hypercall.  A port with one bound port blocks in read() on
- * that port's eventfd itself: a ping-pong costs one read and one write a
+ * that port's pipe itself: a ping-pong costs one read and one write a
  * side, as over raw eventfds.
  */
 #include <errno.h>
@@ -52,18 +52,21 @@ _Static_assert(IOCTL_EVTCHN_RESTRICT_DOMID == 0x00024506, "ioctl number");
 
 struct ev_port {
     uint32_t port;
-    int notifier; /* signalled by the hypervisor (or a peer) */
+    int notifier; /* a pipe's read end, signalled by the hypervisor or peer */
+    int self_wr;  /* its write end, to signal ourselves */
     struct pv_evtchn_cell *cell;
     bool masked; /* fired and not yet written back (our own record) */
     /* the fast path for NOTIFY */
     bool peer_known;
     uint8_t peer_gen;
-    int peer_fd; /* the peer port's eventfd, -1: by hypercall */
+    int peer_fd; /* the peer port's pipe (write end), -1: by hypercall */
     struct pv_evtchn_cell *peer_cell;
 };
 
 struct ev_dev {
-    int epfd; /* the program's descriptor */
+    int epfd;      /* ours: a duplicate of the program's descriptor */
+    int waiting;   /* the notifier a one-port read blocks on, or -1 */
+    int zombie;    /* a notifier unbound while a read blocked on it */
     int ring_efd;
     bool ring_signalled;
     bool nonblock;
@@ -165,8 +168,20 @@ int evtchn_open(struct shim_dev *dev, int flags)
         return rc ? rc : -ENOMEM;
     }
     ev->nonblock = (flags & O_NONBLOCK) != 0;
-    dev->ev = ev;
+    ev->waiting = ev->zombie = -1;
+    /* the program's descriptor may be closed while we still use the set */
     dev->fd = ev->epfd;
+    ev->epfd = fcntl(dev->fd, F_DUPFD_CLOEXEC, 0);
+    if (ev->epfd < 0) {
+        rc = -errno;
+        shim_real.close(dev->fd);
+        shim_real.close(ev->ring_efd);
+        free(ev->ring);
+        pvc_fini(&dev->conn);
+        free(ev);
+        return rc;
+    }
+    dev->ev = ev;
     return 0;
 }
 
@@ -178,6 +193,18 @@ static struct ev_port *find_port(struct ev_dev *ev, uint32_t port)
         }
     }
     return NULL;
+}
+
+/* One byte down a signal pipe, never blocking (RWF_NOWAIT, whatever the
+ * descriptor's flags): a full pipe is a signalled one. */
+static void kick(int fd)
+{
+    char one = 1;
+    struct iovec iov = {.iov_base = &one, .iov_len = 1};
+
+    if (pwritev2(fd, &iov, 1, -1, RWF_NOWAIT) < 0) {
+        /* EAGAIN: signalled already */
+    }
 }
 
 static void *map_cell(int fd)
@@ -200,24 +227,22 @@ static void peer_drop(struct ev_port *p)
     p->peer_cell = NULL;
 }
 
-static void port_drop(struct ev_port *p)
+static void port_drop(struct ev_dev *ev, struct ev_port *p)
 {
-    if (p->notifier >= 0) {
+    if (p->notifier >= 0 && p->notifier == ev->waiting) {
+        /* a read blocks on it: wake it, and let it close the descriptor */
+        ev->zombie = p->notifier;
+        kick(p->self_wr);
+    } else if (p->notifier >= 0) {
         shim_real.close(p->notifier);
+    }
+    if (p->self_wr >= 0) {
+        shim_real.close(p->self_wr);
     }
     if (p->cell) {
         munmap(p->cell, 4096);
     }
     peer_drop(p);
-}
-
-static void kick(int fd)
-{
-    uint64_t one = 1;
-
-    if (shim_real.write(fd, &one, sizeof(one)) != sizeof(one)) {
-        /* a full counter is still a signalled one */
-    }
 }
 
 /* Re-enable a fired port: the cell's unmask, and the event that waited. */
@@ -226,7 +251,7 @@ static void unmask(struct ev_port *p)
     p->masked = false;
     __atomic_store_n(&p->cell->masked, 0, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&p->cell->pending, __ATOMIC_SEQ_CST)) {
-        kick(p->notifier);
+        kick(p->self_wr);
     }
 }
 
@@ -238,9 +263,10 @@ void evtchn_release(struct shim_dev *dev)
         return;
     }
     for (size_t i = 0; i < ev->nports; i++) {
-        port_drop(&ev->ports[i]);
+        port_drop(ev, &ev->ports[i]);
     }
     shim_real.close(ev->ring_efd);
+    shim_real.close(ev->epfd);
     free(ev->ports);
     free(ev->ring);
     pthread_mutex_destroy(&ev->lock);
@@ -270,13 +296,13 @@ static int bound(struct shim_dev *dev, uint32_t port)
     struct ev_dev *ev = dev->ev;
     struct pv_port_req req = {.port = port};
     struct epoll_event e = {.events = EPOLLIN, .data.u64 = port};
-    int fds[2] = {-1, -1}, nfds = 2, fd;
+    int fds[3] = {-1, -1, -1}, nfds = 3, fd, wr;
     struct pv_evtchn_cell *cell;
     int64_t r;
 
     r = pvc_call_fds(&dev->conn, PV_MSG_EVTCHN_ATTACH, &req, sizeof(req), NULL,
                      0, NULL, fds, &nfds);
-    if (r < 0 || nfds != 2) {
+    if (r < 0 || nfds != 3) {
         for (int i = 0; i < nfds; i++) {
             shim_real.close(fds[i]);
         }
@@ -284,9 +310,11 @@ static int bound(struct shim_dev *dev, uint32_t port)
         return fail(r < 0 ? (int)-r : EPROTO);
     }
     fd = fds[0];
-    cell = map_cell(fds[1]);
+    wr = fds[1];
+    cell = map_cell(fds[2]);
     if (!cell) {
         shim_real.close(fd);
+        shim_real.close(wr);
         close_port(dev, port);
         return fail(ENOMEM);
     }
@@ -297,6 +325,7 @@ static int bound(struct shim_dev *dev, uint32_t port)
         if (!n) {
             pthread_mutex_unlock(&ev->lock);
             shim_real.close(fd);
+            shim_real.close(wr);
             munmap(cell, 4096);
             close_port(dev, port);
             return fail(ENOMEM);
@@ -311,6 +340,7 @@ static int bound(struct shim_dev *dev, uint32_t port)
         if (!ring) {
             pthread_mutex_unlock(&ev->lock);
             shim_real.close(fd);
+            shim_real.close(wr);
             munmap(cell, 4096);
             close_port(dev, port);
             return fail(ENOMEM);
@@ -328,16 +358,20 @@ static int bound(struct shim_dev *dev, uint32_t port)
         int err = errno;
         pthread_mutex_unlock(&ev->lock);
         shim_real.close(fd);
+        shim_real.close(wr);
         munmap(cell, 4096);
         close_port(dev, port);
         return fail(err);
     }
-    ev->ports[ev->nports++] = (struct ev_port){
-        .port = port, .notifier = fd, .cell = cell, .peer_fd = -1};
-    /* a reader blocked on the one port's eventfd must now also see this
-     * one: nudge it back into epoll (it finds nothing pending there) */
-    if (ev->nports == 2) {
-        kick(ev->ports[0].notifier);
+    ev->ports[ev->nports++] = (struct ev_port){.port = port,
+                                               .notifier = fd,
+                                               .self_wr = wr,
+                                               .cell = cell,
+                                               .peer_fd = -1};
+    /* a read blocked on the one port's pipe must now also see this one:
+     * nudge it back into epoll (it finds nothing pending there) */
+    if (ev->nports == 2 && ev->waiting >= 0) {
+        kick(ev->ports[0].self_wr);
     }
     pthread_mutex_unlock(&ev->lock);
     return (int)port;
@@ -377,22 +411,24 @@ static int ev_unbind(struct shim_dev *dev, uint32_t port)
         return fail(e);
     }
     epoll_ctl(ev->epfd, EPOLL_CTL_DEL, p->notifier, NULL);
-    port_drop(p);
+    port_drop(ev, p);
     *p = ev->ports[--ev->nports];
     pthread_mutex_unlock(&ev->lock);
     close_port(dev, port);
     return 0;
 }
 
-/* A send: straight to the peer's eventfd when there is one. */
+/* A send: straight to the peer's pipe when there is one. */
 static int ev_notify(struct shim_dev *dev, uint32_t port)
 {
     struct ev_dev *ev = dev->ev;
     struct ev_port *p;
-    int e = lock_port(ev, port, &p);
+    /* Linux checks no range here: any port not bound on this fd is
+     * ENOTCONN */
+    int e = lock_port(ev, port < NR_PORTS ? port : UINT32_MAX, &p);
 
     if (e) {
-        return fail(e);
+        return fail(ENOTCONN);
     }
     uint8_t gen = __atomic_load_n(&dom_gen[port], __ATOMIC_ACQUIRE);
     if (!p->peer_known || p->peer_gen != gen) {
@@ -426,8 +462,10 @@ static int ev_notify(struct shim_dev *dev, uint32_t port)
     }
     pthread_mutex_unlock(&ev->lock);
     struct evtchn_send s = {.port = port};
-    int64_t rc = hcall(dev, EVTCHNOP_send, &s);
-    return rc < 0 ? fail((int)-rc) : 0;
+    /* Linux answers 0 for a port bound on this descriptor, whatever the
+     * hypercall said */
+    hcall(dev, EVTCHNOP_send, &s);
+    return 0;
 }
 
 int evtchn_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
@@ -436,14 +474,27 @@ int evtchn_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
     int64_t rc;
 
     switch (req) {
+    case FIONBIO: {
+        /* the VFS's own ioctls work on the descriptor itself */
+        int on = 0;
+        if (pvc_peek(&on, (uint64_t)(uintptr_t)arg, sizeof(on))) {
+            return fail(EFAULT);
+        }
+        ev->nonblock = on != 0;
+        return shim_real.ioctl(dev->fd, req, arg);
+    }
+    case FIOCLEX:
+    case FIONCLEX:
+    case FIOASYNC:
+        return shim_real.ioctl(dev->fd, req, arg);
     case IOCTL_EVTCHN_BIND_VIRQ: {
         struct ioctl_evtchn_bind_virq b;
         struct evtchn_bind_virq op = {0};
-        if (pvc_peek(&b, (uint64_t)(uintptr_t)arg, sizeof(b))) {
-            return fail(EFAULT);
-        }
         if (ev->restrict_domid >= 0) {
             return fail(EACCES);
+        }
+        if (pvc_peek(&b, (uint64_t)(uintptr_t)arg, sizeof(b))) {
+            return fail(EFAULT);
         }
         op.virq = b.virq;
         op.vcpu = 0;
@@ -468,11 +519,11 @@ int evtchn_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
     case IOCTL_EVTCHN_BIND_UNBOUND_PORT: {
         struct ioctl_evtchn_bind_unbound_port b;
         struct evtchn_alloc_unbound op = {0};
-        if (pvc_peek(&b, (uint64_t)(uintptr_t)arg, sizeof(b))) {
-            return fail(EFAULT);
-        }
         if (ev->restrict_domid >= 0) {
             return fail(EACCES);
+        }
+        if (pvc_peek(&b, (uint64_t)(uintptr_t)arg, sizeof(b))) {
+            return fail(EFAULT);
         }
         op.dom = DOMID_SELF;
         op.remote_dom = (domid_t)b.remote_domain;
@@ -523,16 +574,21 @@ int evtchn_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
     return fail(ENOSYS);
 }
 
-/* A port's eventfd was consumed: deliver the port if an event is pending
+/* A port's pipe was consumed: deliver the port if an event is pending
  * (masking it first, as the cell protocol says), else it was a nudge.
  * Caller holds the lock. */
 static void deliver(struct ev_dev *ev, struct ev_port *p)
 {
+    if (p->masked) {
+        /* fired and not yet written back: it is queued once; whatever is
+         * pending waits for the write-back (someone cleared the cell's
+         * mask: keep it set) */
+        __atomic_store_n(&p->cell->masked, 1, __ATOMIC_SEQ_CST);
+        return;
+    }
     __atomic_store_n(&p->cell->masked, 1, __ATOMIC_SEQ_CST);
     if (!__atomic_exchange_n(&p->cell->pending, 0, __ATOMIC_SEQ_CST)) {
-        if (!p->masked) {
-            unmask(p); /* nothing came: as it was */
-        }
+        unmask(p); /* nothing came: as it was */
         return;
     }
     p->masked = true;
@@ -543,12 +599,13 @@ static void deliver(struct ev_dev *ev, struct ev_port *p)
     ev->ring[ev->prod++ % ev->ring_size] = p->port;
 }
 
-/* Ports epoll found ready: consume each eventfd, deliver. Caller holds the
+/* Ports epoll found ready: consume each pipe, deliver. Caller holds the
  * lock. */
 static void harvest(struct ev_dev *ev, struct epoll_event *es, int n)
 {
     for (int i = 0; i < n; i++) {
-        uint64_t port = es[i].data.u64, cnt;
+        uint64_t port = es[i].data.u64;
+        char drain[64];
         struct ev_port *p;
 
         if (port == TAG_RING) {
@@ -559,8 +616,8 @@ static void harvest(struct ev_dev *ev, struct epoll_event *es, int n)
             continue; /* unbound meanwhile */
         }
         /* without blocking: another reader may have taken it */
-        struct iovec iov = {.iov_base = &cnt, .iov_len = sizeof(cnt)};
-        if (preadv2(p->notifier, &iov, 1, -1, RWF_NOWAIT) != sizeof(cnt)) {
+        struct iovec iov = {.iov_base = drain, .iov_len = sizeof(drain)};
+        if (preadv2(p->notifier, &iov, 1, -1, RWF_NOWAIT) <= 0) {
             continue;
         }
         deliver(ev, p);
@@ -598,8 +655,9 @@ ssize_t evtchn_read(struct shim_dev *dev, void *buf, size_t count)
         return 0;
     }
     want = count / 4;
+    /* the lock is held at the top of each round, and when leaving it */
+    pthread_mutex_lock(&ev->lock);
     for (;;) {
-        pthread_mutex_lock(&ev->lock);
         if (ev->overflow) {
             pthread_mutex_unlock(&ev->lock);
             return fail(EFBIG);
@@ -611,40 +669,48 @@ ssize_t evtchn_read(struct shim_dev *dev, void *buf, size_t count)
         if (ev->prod != ev->cons || ev->overflow) {
             break;
         }
-        pthread_mutex_unlock(&ev->lock);
         if (ev->nonblock) {
+            pthread_mutex_unlock(&ev->lock);
             return fail(EAGAIN);
         }
         /* block without the lock: other threads may bind or notify */
-        pthread_mutex_lock(&ev->lock);
-        bool single = ev->nports == 1 && !ev->ports[0].masked;
-        int nfd = single ? ev->ports[0].notifier : -1;
-        uint32_t sport = single ? ev->ports[0].port : 0;
-        pthread_mutex_unlock(&ev->lock);
+        bool single = ev->nports == 1 && !ev->ports[0].masked &&
+                      ev->waiting < 0;
         if (single) {
-            /* one port: wait on its own eventfd, consuming it */
-            uint64_t cnt;
-            if (shim_real.read(nfd, &cnt, sizeof(cnt)) != sizeof(cnt)) {
-                if (errno == EINTR) {
-                    return -1;
-                }
-                continue; /* unbound meanwhile */
-            }
-            pthread_mutex_lock(&ev->lock);
-            struct ev_port *p = find_port(ev, sport);
-            if (p && p->notifier == nfd) {
-                deliver(ev, p);
-            }
+            /* one port: wait on its own pipe, consuming it */
+            int nfd = ev->ports[0].notifier;
+            uint32_t sport = ev->ports[0].port;
+            char drain[64];
+            ev->waiting = nfd;
             pthread_mutex_unlock(&ev->lock);
+            ssize_t rd = shim_real.read(nfd, drain, sizeof(drain));
+            int err = errno;
+            pthread_mutex_lock(&ev->lock);
+            ev->waiting = -1;
+            if (ev->zombie == nfd) {
+                /* unbound while we slept: ours to close */
+                shim_real.close(nfd);
+                ev->zombie = -1;
+            } else if (rd > 0) {
+                struct ev_port *p = find_port(ev, sport);
+                if (p && p->notifier == nfd) {
+                    deliver(ev, p);
+                }
+            }
+            if (rd < 0 && err == EINTR) {
+                pthread_mutex_unlock(&ev->lock);
+                errno = EINTR;
+                return -1;
+            }
             continue;
         }
+        pthread_mutex_unlock(&ev->lock);
         n = epoll_wait(ev->epfd, es, 64, -1);
-        if (n < 0 && errno == EINTR) {
-            return -1;
+        if (n < 0) {
+            return -1; /* EINTR, or the set is gone */
         }
         pthread_mutex_lock(&ev->lock);
-        harvest(ev, es, n > 0 ? n : 0);
-        pthread_mutex_unlock(&ev->lock);
+        harvest(ev, es, n);
     }
     if (ev->overflow) {
         pthread_mutex_unlock(&ev->lock);
@@ -690,4 +756,14 @@ ssize_t evtchn_write(struct shim_dev *dev, const void *buf, size_t count)
 void evtchn_set_nonblock(struct shim_dev *dev, bool on)
 {
     dev->ev->nonblock = on;
+}
+
+void evtchn_atfork_child(struct shim_dev *dev)
+{
+    /* the parent's threads may have held these at fork */
+    pthread_mutex_init(&map_lock, NULL);
+    if (dev->ev) {
+        pthread_mutex_init(&dev->ev->lock, NULL);
+        dev->ev->waiting = -1;
+    }
 }

@@ -464,6 +464,9 @@ static void atfork_child(void)
         if (!dev) {
             continue;
         }
+        if (dev->kind == SHIM_EVTCHN) {
+            evtchn_atfork_child(dev);
+        }
         /* the device's connection keeps its descriptor number */
         cfd = dev->conn.fd;
         flags = shim_real.fcntl(cfd, F_GETFD);

@@ -76,5 +76,6 @@ int evtchn_ioctl(struct shim_dev *dev, unsigned long req, void *arg);
 ssize_t evtchn_read(struct shim_dev *dev, void *buf, size_t count);
 ssize_t evtchn_write(struct shim_dev *dev, const void *buf, size_t count);
 void evtchn_set_nonblock(struct shim_dev *dev, bool on);
+void evtchn_atfork_child(struct shim_dev *dev);
 
 #endif

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -274,15 +273,15 @@ static void m_map(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
             return;
         }
         v = &d->vcpu[i];
-        if (v->upcall < 0) {
-            int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-            if (efd < 0) {
-                conn_reply_ret(dm, c, h, -errno);
+        if (!v->upcall) {
+            struct signal *s = signal_new(true);
+            if (!s) {
+                conn_reply_ret(dm, c, h, -EMFILE);
                 return;
             }
-            v->upcall = efd;
+            v->upcall = (intptr_t)s;
         }
-        fd = (int)v->upcall;
+        fd = ((struct signal *)v->upcall)->rd;
         struct pv_rep r = {.ret = 0};
         conn_reply(dm, c, h, &r, sizeof(r), &fd, 1);
         return;
@@ -316,7 +315,8 @@ static void m_evtchn_attach(struct daemon *dm, struct conn *c,
 {
     struct pv_port_req req;
     struct hv_domain *d = conn_domain(dm, c);
-    int efd, rc;
+    struct signal *s;
+    int rc;
 
     (void)fds;
     (void)nfds;
@@ -325,21 +325,23 @@ static void m_evtchn_attach(struct daemon *dm, struct conn *c,
         conn_reply_ret(dm, c, h, -ESRCH);
         return;
     }
-    efd = eventfd(0, EFD_CLOEXEC);
-    if (efd < 0) {
-        conn_reply_ret(dm, c, h, -errno);
+    s = signal_new(false);
+    if (!s) {
+        conn_reply_ret(dm, c, h, -EMFILE);
         return;
     }
-    rc = hv_evtchn_attach(&dm->hv, d, req.port, c, (void *)(intptr_t)efd);
+    rc = hv_evtchn_attach(&dm->hv, d, req.port, c, s);
     if (rc) {
-        close(efd);
+        signal_free(s);
         conn_reply_ret(dm, c, h, rc);
         return;
     }
     c->evtchn_owner = true;
+    /* the owner waits on the read end and signals itself on the write
+     * end (an unmask that finds an event waiting) */
     struct pv_rep r = {.ret = 0};
-    int out[2] = {efd, (int)(intptr_t)d->evtchn[req.port].cell.cookie};
-    conn_reply(dm, c, h, &r, sizeof(r), out, 2);
+    int out[3] = {s->rd, s->wr, (int)(intptr_t)d->evtchn[req.port].cell.cookie};
+    conn_reply(dm, c, h, &r, sizeof(r), out, 3);
 }
 
 static void m_evtchn_peer(struct daemon *dm, struct conn *c,
@@ -360,7 +362,8 @@ static void m_evtchn_peer(struct daemon *dm, struct conn *c,
     }
     peer = hv_evtchn_peer(&dm->hv, d, req.port, &gen);
     struct pv_rep r = {.ret = (int64_t)(gen & 0xff)};
-    int out[2] = {peer ? (int)(intptr_t)peer->notifier : -1,
+    /* a sender gets only the write end: it can wake the port, not read it */
+    int out[2] = {peer ? ((struct signal *)peer->notifier)->wr : -1,
                   peer ? (int)(intptr_t)peer->cell.cookie : -1};
     conn_reply(dm, c, h, &r, sizeof(r), peer ? out : NULL, peer ? 2 : 0);
 }

@@ -125,6 +125,22 @@ void ctl_input(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
 void ctl_evtchn(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                 uint8_t *p, int *fds, int nfds);
 
+/*
+ * A wake-up a domain waits on: a pipe.  The domain holds the read end; the
+ * daemon (and, for a device's port, the port's owner and its peer) write
+ * one byte with RWF_NOWAIT, which never blocks whatever anyone did to the
+ * descriptors' flags (an eventfd write can be made to block by its reader:
+ * a counter near its maximum, or O_NONBLOCK cleared).  A full pipe is a
+ * signalled one.
+ */
+struct signal {
+    int rd, wr;
+};
+
+struct signal *signal_new(bool nonblock);
+void signal_raise(const struct signal *s);
+void signal_free(struct signal *s);
+
 /* env.c: the core's environment */
 extern const struct hv_env daemon_env_template;
 int daemon_tsc_calibrate(uint64_t *hz, bool *stable);

@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -159,35 +161,68 @@ static void env_domain_kill(void *ctx, struct hv_domain *d)
     conn_kill_domain(ctx, d);
 }
 
+struct signal *signal_new(bool nonblock)
+{
+    struct signal *s = malloc(sizeof(*s));
+    int p[2];
+
+    if (!s) {
+        return NULL;
+    }
+    /* writers use RWF_NOWAIT, so O_NONBLOCK only says how the domain's
+     * reads behave (a device waits in read() on its port's pipe) */
+    if (pipe2(p, O_CLOEXEC | (nonblock ? O_NONBLOCK : 0)) < 0) {
+        free(s);
+        return NULL;
+    }
+    s->rd = p[0];
+    s->wr = p[1];
+    return s;
+}
+
+void signal_raise(const struct signal *s)
+{
+    char one = 1;
+    struct iovec iov = {.iov_base = &one, .iov_len = 1};
+
+    /* EAGAIN: the pipe is full, so it is signalled already */
+    (void)!pwritev2(s->wr, &iov, 1, -1, RWF_NOWAIT);
+}
+
+void signal_free(struct signal *s)
+{
+    if (s) {
+        close(s->rd);
+        close(s->wr);
+        free(s);
+    }
+}
+
 static void env_kick(void *ctx, struct hv_domain *d, struct hv_vcpu *v)
 {
-    uint64_t one = 1;
-
     (void)ctx;
     (void)d;
-    if (v->upcall >= 0) {
-        (void)!write((int)v->upcall, &one, sizeof(one));
+    if (v->upcall) {
+        signal_raise((struct signal *)v->upcall);
     }
 }
 
 static void env_port_notify(void *ctx, void *notifier)
 {
-    uint64_t one = 1;
-
     (void)ctx;
-    (void)!write((int)(intptr_t)notifier, &one, sizeof(one));
+    signal_raise(notifier);
 }
 
 static void env_close_handle(void *ctx, void *notifier)
 {
     (void)ctx;
-    close((int)(intptr_t)notifier);
+    signal_free(notifier);
 }
 
 static void env_upcall_release(void *ctx, intptr_t upcall)
 {
     (void)ctx;
-    close((int)upcall);
+    signal_free((struct signal *)upcall);
 }
 
 static void env_log(void *ctx, const char *line)

@@ -67,7 +67,7 @@ static void domain_free_all(struct hv *hv, struct hv_domain *list)
             }
         }
         for (unsigned int i = 0; i < list->max_vcpus; i++) {
-            if (list->vcpu[i].upcall >= 0 && hv->env.upcall_release) {
+            if (list->vcpu[i].upcall && hv->env.upcall_release) {
                 hv->env.upcall_release(hv->env.ctx, list->vcpu[i].upcall);
             }
         }

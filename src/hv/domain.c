@@ -217,7 +217,7 @@ int hv_domain_create(struct hv *hv, const struct hv_domain_cfg *cfg,
         d->vcpu[i].up = true;
         d->vcpu[i].runstate = RUNSTATE_running;
         d->vcpu[i].runstate_entry = d->created_ns;
-        d->vcpu[i].upcall = -1;
+        d->vcpu[i].upcall = 0;
     }
 
     rc = hv->env.page_alloc(hv->env.ctx, &d->shinfo_pg);
@@ -315,10 +315,10 @@ static void domain_teardown(struct hv *hv, struct hv_domain *d)
         v->poll_deadline = 0;
         v->polling = false;
         v->waiter = NULL; /* its connection is gone or going */
-        if (v->upcall >= 0 && hv->env.upcall_release) {
+        if (v->upcall && hv->env.upcall_release) {
             hv->env.upcall_release(hv->env.ctx, v->upcall);
         }
-        v->upcall = -1;
+        v->upcall = 0;
     }
     /* every port closes: interdomain peers go back to UNBOUND */
     hv_evtchn_reset(hv, d);

@@ -111,7 +111,7 @@ static struct pv_evtchn_cell *cell_of(struct hv_evtchn *ch)
     return ch->cell.va;
 }
 
-/* The cell protocol's send (proto.h): the eventfd only for a new event on
+/* The cell protocol's send (proto.h): the wake-up only for a new event on
  * an unmasked port. */
 static bool cell_raise(struct hv *hv, struct hv_evtchn *ch)
 {

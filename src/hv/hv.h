@@ -71,7 +71,7 @@ struct hv_evtchn {
     uint32_t remote_port; /* INTERDOMAIN */
     uint32_t virq;        /* VIRQ */
     uint32_t gen;         /* changes whenever the port's binding does */
-    void *notifier;       /* a device's wake-up (an eventfd), or NULL */
+    void *notifier;       /* a device's wake-up (the daemon's pipe), or NULL */
     void *owner;          /* the device that attached it */
     struct hv_page cell;  /* with a notifier: struct pv_evtchn_cell */
 };
@@ -110,7 +110,7 @@ struct hv_env {
     /* A domain must lose its processes (destroy): close its connections. */
     void (*domain_kill)(void *ctx, struct hv_domain *d);
     /* An upcall for v: its upcall_pending went 0 -> 1 (the vCPU's
-     * eventfd, in the daemon). */
+     * pipe, in the daemon). */
     void (*kick)(void *ctx, struct hv_domain *d, struct hv_vcpu *v);
     /* A port with a notifier became pending; a notifier is dropped. */
     void (*port_notify)(void *ctx, void *notifier);
@@ -138,7 +138,7 @@ struct hv_vcpu {
     int32_t poll_port;      /* the one port polled, -1 for any */
     uint64_t poll_deadline; /* 0 = none */
     uint32_t virq_to_port[NR_VIRQS];
-    intptr_t upcall; /* the environment's upcall handle (an eventfd), or -1 */
+    intptr_t upcall; /* the environment's upcall handle, or 0 for none */
     uint64_t runstate_entry; /* system time of the last state change */
     uint64_t runstate_time[4];
     int runstate;

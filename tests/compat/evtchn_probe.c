@@ -17,14 +17,14 @@
  *   pending L PORT         the port's bit in shared_info's evtchn_pending
  *   count L                how many evtchn_pending bits are set
  *   ack L                  the upcall handler: upcall_pending, selectors and
- *                          pending bits cleared, the upcall eventfd drained
- *   upcall L MS            whether vCPU 0's upcall eventfd becomes readable
+ *                          pending bits cleared, the upcall pipe drained
+ *   upcall L MS            whether vCPU 0's upcall pipe becomes readable
  *                          within MS ms (1 or 0), and drains it
  *   poll L PORT MS         SCHEDOP_poll on PORT, timeout now + MS ms: L_ms
  *                          is the time it took; "L_start=1" comes first
  *   timer L PORT MS        set_timer_op(now + MS ms) then SCHEDOP_block:
  *                          L_ms, and L_pending for PORT (VIRQ_TIMER's)
- * It prints "domid=N" and "ready=1" once its pages and upcall eventfd are
+ * It prints "domid=N" and "ready=1" once its pages and upcall pipe are
  * set up, and exits at the end of its input.
  */
 #include <errno.h>

@@ -367,6 +367,63 @@ static void attack_pages(void)
     pvc_fini(&c);
 }
 
+/*
+ * A domain jams the wake-up of its own device-attached port (fills the
+ * pipe, makes its write end blocking, clears the cell's pending flag) and
+ * has the hypervisor raise the port: the hypervisor must not block on it.
+ */
+static void attack_signal(void)
+{
+    struct pvc c;
+    struct evtchn_bind_ipi ipi = {.vcpu = 0};
+    struct evtchn_send snd;
+    struct pv_port_req req;
+    int fds[3] = {-1, -1, -1}, nfds = 3;
+    uint64_t a[5] = {EVTCHNOP_bind_ipi, (uint64_t)(uintptr_t)&ipi};
+    char junk[4096];
+    struct pv_evtchn_cell *cell;
+
+    if (pvc_init(&c, fresh(false)) != 0 ||
+        pvc_hypercall(&c, 0, __HYPERVISOR_event_channel_op, a) != 0) {
+        printf("bind_ipi failed\n");
+        failures++;
+        return;
+    }
+    req.port = ipi.port;
+    req.pad = 0;
+    if (pvc_call_fds(&c, PV_MSG_EVTCHN_ATTACH, &req, sizeof(req), NULL, 0,
+                     NULL, fds, &nfds) < 0 ||
+        nfds != 3) {
+        printf("attach failed\n");
+        failures++;
+        return;
+    }
+    cell = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fds[2], 0);
+    memset(junk, 1, sizeof(junk));
+    fcntl(fds[1], F_SETFL, O_NONBLOCK);
+    while (write(fds[1], junk, sizeof(junk)) > 0) {
+    }
+    fcntl(fds[1], F_SETFL, 0); /* blocking, for anyone who writes next */
+    for (int i = 0; i < 3; i++) {
+        cell->pending = 0;
+        cell->masked = 0;
+        snd.port = ipi.port;
+        a[0] = EVTCHNOP_send;
+        a[1] = (uint64_t)(uintptr_t)&snd;
+        pvc_hypercall(&c, 0, __HYPERVISOR_event_channel_op, a);
+    }
+    /* the hypervisor still answers */
+    uint64_t v[5] = {XENVER_version};
+    expect_refused("hypervisor blocked on a jammed wake-up",
+                   pvc_hypercall(&c, 0, __HYPERVISOR_xen_version, v) ==
+                       ((4 << 16) | 17));
+    munmap(cell, 4096);
+    for (int i = 0; i < 3; i++) {
+        close(fds[i]);
+    }
+    pvc_fini(&c);
+}
+
 int main(void)
 {
     struct pvc c;
@@ -379,6 +436,7 @@ int main(void)
     attack_regions();
     attack_token();
     attack_pages();
+    attack_signal();
 
     fd = pvc_domain_socket();
     if (fd < 0 || pvc_init(&c, fd)) {

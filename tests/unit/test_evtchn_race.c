@@ -262,7 +262,7 @@ static void test_2l_no_lost_wakeup(void **state)
     /* an IPI port: sends raise it on the domain itself */
     g.port = 5;
     g.d->evtchn[g.port].state = ECS_IPI;
-    g.d->vcpu[0].upcall = -1;
+    g.d->vcpu[0].upcall = 0;
     assert_int_equal(pthread_create(&th, NULL, guest, NULL), 0);
     for (uint64_t k = 1; k <= ROUNDS; k++) {
         uint64_t t0 = mono_ns();
