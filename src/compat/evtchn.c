@@ -5,13 +5,13 @@
  *
  * The descriptor the program gets is an epoll instance, so select, poll and
  * epoll see it readable exactly when a port is ready.  Each bound port has
- * a wake-up pipe (read end) in that set and a cell (proto.h: struct pv_evtchn_cell), Xen's
- * pending/mask pair for that one channel, shared with the hypervisor and
- * the interdomain peer.  The pipe is signalled only for an event raised
- * while the port is unmasked, so "a fired port stays disabled until written
- * back" costs no system call: delivery sets the cell's mask, the write that
- * re-enables clears it.  One more eventfd is readable while ports wait in
- * the ring (a read that took fewer ports than were ready).
+ * a wake-up pipe (read end) in that set and a cell (proto.h: struct
+ * pv_evtchn_cell), Xen's pending/mask pair for that one channel, shared with
+ * the hypervisor and the interdomain peer.  The pipe is signalled only for an
+ * event raised while the port is unmasked, so "a fired port stays disabled
+ * until written back" costs no system call: delivery sets the cell's mask, the
+ * write that re-enables clears it.  One more eventfd is readable while ports
+ * wait in the ring (a read that took fewer ports than were ready).
  *
  * A send on an interdomain port whose peer is also bound through a device
  * goes straight to the peer's cell and pipe, not through the
@@ -64,9 +64,9 @@ struct ev_port {
 };
 
 struct ev_dev {
-    int epfd;      /* ours: a duplicate of the program's descriptor */
-    int waiting;   /* the notifier a one-port read blocks on, or -1 */
-    int zombie;    /* a notifier unbound while a read blocked on it */
+    int epfd;    /* ours: a duplicate of the program's descriptor */
+    int waiting; /* the notifier a one-port read blocks on, or -1 */
+    int zombie;  /* a notifier unbound while a read blocked on it */
     int ring_efd;
     bool ring_signalled;
     bool nonblock;
@@ -674,8 +674,8 @@ ssize_t evtchn_read(struct shim_dev *dev, void *buf, size_t count)
             return fail(EAGAIN);
         }
         /* block without the lock: other threads may bind or notify */
-        bool single = ev->nports == 1 && !ev->ports[0].masked &&
-                      ev->waiting < 0;
+        bool single =
+            ev->nports == 1 && !ev->ports[0].masked && ev->waiting < 0;
         if (single) {
             /* one port: wait on its own pipe, consuming it */
             int nfd = ev->ports[0].notifier;

@@ -201,6 +201,7 @@ static void port_free(struct hv *hv, struct hv_domain *d, uint32_t port)
     }
     if (ch->cell.va) {
         hv->env.page_free(hv->env.ctx, &ch->cell);
+        d->evtchn_attached--;
     }
     uint32_t gen = ch->gen;
     memset(ch, 0, sizeof(*ch));
@@ -675,12 +676,16 @@ int hv_evtchn_attach(struct hv *hv, struct hv_domain *d, uint32_t port,
     if (ch->notifier) {
         return -EBUSY;
     }
+    if (d->evtchn_attached >= HV_MAX_ATTACHED) {
+        return -ENOSPC;
+    }
     int rc = hv->env.page_alloc(hv->env.ctx, &ch->cell);
     if (rc) {
         return rc;
     }
     ch->notifier = notifier;
     ch->owner = owner;
+    d->evtchn_attached++;
     /* what is already pending (bind_interdomain's first event) moves from
      * shared_info into the cell, and is due */
     if (test_and_clear(pending_word(d, port), port % BITS_PER_WORD)) {

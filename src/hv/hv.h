@@ -37,6 +37,9 @@
 #define HV_DEFAULT_EVTCHN       1023u
 #define HV_DEFAULT_MEMORY_KIB   (64u * 1024u)
 #define HV_MAX_EVTCHN_2L        4096u
+/* ports a domain may hand to devices: each costs the daemon a pipe and a
+ * page, so one domain cannot spend everyone's descriptors */
+#define HV_MAX_ATTACHED 256u
 
 /* handler result meaning "the vCPU blocked; the reply comes later" */
 #define HCALL_BLOCKED INT64_MIN
@@ -179,6 +182,7 @@ struct hv_domain {
     struct hv_page
         evtchn_gen_pg;    /* u8 per port: gen, read-only to the domain */
     uint64_t evtchn_sent; /* events raised into this domain */
+    unsigned int evtchn_attached; /* ports with a device's cell */
 
     struct hv_page shinfo_pg;
     struct hv_page startinfo_pg;

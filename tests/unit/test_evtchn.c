@@ -1700,6 +1700,34 @@ static struct pv_evtchn_cell *cell(struct hv_domain *d, uint32_t port)
     return d->evtchn[port].cell.va;
 }
 
+/* A domain may hand at most HV_MAX_ATTACHED ports to devices. */
+static void test_attach_limit(void **state)
+{
+    struct t *t = *state;
+    struct hv_domain_cfg c = cfg_of("many", 0);
+    struct hv_domain *d;
+    static int owner, notes[HV_MAX_ATTACHED + 1];
+    uint32_t port = 0;
+
+    c.max_evtchn = HV_MAX_ATTACHED + 8;
+    d = mkdom_cfg(t, &c);
+    for (unsigned int i = 0; i < HV_MAX_ATTACHED; i++) {
+        assert_int_equal(alloc_unbound(t, d, DOMID_SELF, DOMID_SELF, &port), 0);
+        assert_int_equal(hv_evtchn_attach(&t->hv, d, port, &owner, &notes[i]),
+                         0);
+    }
+    assert_int_equal(alloc_unbound(t, d, DOMID_SELF, DOMID_SELF, &port), 0);
+    assert_int_equal(
+        hv_evtchn_attach(&t->hv, d, port, &owner, &notes[HV_MAX_ATTACHED]),
+        -ENOSPC);
+    /* closing one makes room again */
+    assert_int_equal(hv_evtchn_close(&t->hv, d, 1), 0);
+    assert_int_equal(
+        hv_evtchn_attach(&t->hv, d, port, &owner, &notes[HV_MAX_ATTACHED]), 0);
+    hv_evtchn_close_owned(&t->hv, d, &owner);
+    assert_int_equal(d->evtchn_attached, 0);
+}
+
 static void test_attach(void **state)
 {
     struct t *t = *state;
@@ -1952,6 +1980,7 @@ int main(void)
         TD(test_poll_timeout),
         TD(test_block_woken_by_event),
         TD(test_attach),
+        TD(test_attach_limit),
         TD(test_dying_domain),
     };
 
