@@ -111,6 +111,18 @@ int pvc_domain_socket(void)
     if (*end || t < 0 || t > 65535) {
         return -EBADF;
     }
+    /* The number may have been closed and reused by the program: speak
+     * only to a SEQPACKET socket made by a daemon of ours (root's or this
+     * user's), never hand a descriptor to anything else. */
+    int type = 0;
+    struct ucred cr;
+    socklen_t sl = sizeof(type), cl = sizeof(cr);
+    if (getsockopt((int)t, SOL_SOCKET, SO_TYPE, &type, &sl) < 0 ||
+        type != SOCK_SEQPACKET ||
+        getsockopt((int)t, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
+        (cr.uid != 0 && cr.uid != geteuid())) {
+        return -EBADF;
+    }
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
         return -errno;
     }
