@@ -143,6 +143,14 @@ long pv_recv_cred(int sock, void *buf, size_t cap, int *fds, int *nfds,
     return (long)r;
 }
 
+void pv_kick(int wr)
+{
+    char one = 1;
+    struct iovec iov = {.iov_base = &one, .iov_len = 1};
+
+    (void)!pwritev2(wr, &iov, 1, -1, RWF_NOWAIT); /* EAGAIN: signalled */
+}
+
 int pv_connect_path(const char *path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};

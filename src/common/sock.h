@@ -32,6 +32,11 @@ struct ucred;
 long pv_recv_cred(int sock, void *buf, size_t cap, int *fds, int *nfds,
                   int flags, struct ucred *cred);
 
+/* Signal a wake-up pipe: one byte with RWF_NOWAIT, which never blocks
+ * whatever anyone did to the descriptor's flags; a full pipe is signalled
+ * already. */
+void pv_kick(int wr);
+
 /* Connect a SOCK_SEQPACKET socket to path.  Returns the fd or -errno. */
 int pv_connect_path(const char *path);
 

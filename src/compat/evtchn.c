@@ -36,6 +36,7 @@
 #include <xen/sys/evtchn.h>
 
 #include "shim.h"
+#include "sock.h"
 
 _Static_assert(IOCTL_EVTCHN_BIND_VIRQ == 0x00044500, "ioctl number");
 _Static_assert(IOCTL_EVTCHN_BIND_INTERDOMAIN == 0x00084501, "ioctl number");
@@ -195,18 +196,6 @@ static struct ev_port *find_port(struct ev_dev *ev, uint32_t port)
     return NULL;
 }
 
-/* One byte down a signal pipe, never blocking (RWF_NOWAIT, whatever the
- * descriptor's flags): a full pipe is a signalled one. */
-static void kick(int fd)
-{
-    char one = 1;
-    struct iovec iov = {.iov_base = &one, .iov_len = 1};
-
-    if (pwritev2(fd, &iov, 1, -1, RWF_NOWAIT) < 0) {
-        /* EAGAIN: signalled already */
-    }
-}
-
 static void *map_cell(int fd)
 {
     void *va = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -232,7 +221,7 @@ static void port_drop(struct ev_dev *ev, struct ev_port *p)
     if (p->notifier >= 0 && p->notifier == ev->waiting) {
         /* a read blocks on it: wake it, and let it close the descriptor */
         ev->zombie = p->notifier;
-        kick(p->self_wr);
+        pv_kick(p->self_wr);
     } else if (p->notifier >= 0) {
         shim_real.close(p->notifier);
     }
@@ -251,7 +240,7 @@ static void unmask(struct ev_port *p)
     p->masked = false;
     __atomic_store_n(&p->cell->masked, 0, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&p->cell->pending, __ATOMIC_SEQ_CST)) {
-        kick(p->self_wr);
+        pv_kick(p->self_wr);
     }
 }
 
@@ -371,7 +360,7 @@ static int bound(struct shim_dev *dev, uint32_t port)
     /* a read blocked on the one port's pipe must now also see this one:
      * nudge it back into epoll (it finds nothing pending there) */
     if (ev->nports == 2 && ev->waiting >= 0) {
-        kick(ev->ports[0].self_wr);
+        pv_kick(ev->ports[0].self_wr);
     }
     pthread_mutex_unlock(&ev->lock);
     return (int)port;
@@ -455,7 +444,7 @@ static int ev_notify(struct shim_dev *dev, uint32_t port)
         /* the cell protocol's send: no hypervisor on the way */
         if (!__atomic_exchange_n(&p->peer_cell->pending, 1, __ATOMIC_SEQ_CST) &&
             !__atomic_load_n(&p->peer_cell->masked, __ATOMIC_SEQ_CST)) {
-            kick(p->peer_fd);
+            pv_kick(p->peer_fd);
         }
         pthread_mutex_unlock(&ev->lock);
         return 0;

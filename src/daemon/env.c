@@ -14,6 +14,7 @@
 #include <x86intrin.h>
 
 #include "daemon.h"
+#include "sock.h"
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -182,11 +183,7 @@ struct signal *signal_new(bool nonblock)
 
 void signal_raise(const struct signal *s)
 {
-    char one = 1;
-    struct iovec iov = {.iov_base = &one, .iov_len = 1};
-
-    /* EAGAIN: the pipe is full, so it is signalled already */
-    (void)!pwritev2(s->wr, &iov, 1, -1, RWF_NOWAIT);
+    pv_kick(s->wr);
 }
 
 void signal_free(struct signal *s)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "hv.h"
+#include "pvclock.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -35,12 +36,7 @@ void hv_time_scale(uint64_t tsc_hz, uint32_t *mul, int8_t *shift)
 
 uint64_t hv_tsc_to_ns(uint64_t delta, uint32_t mul, int8_t shift)
 {
-    if (shift >= 0) {
-        delta <<= shift;
-    } else {
-        delta >>= -shift;
-    }
-    return (uint64_t)(((unsigned __int128)delta * mul) >> 32);
+    return pvclock_scale(delta, mul, shift);
 }
 
 static void publish_vcpu(struct vcpu_time_info *t, const struct hv *hv)

@@ -12,6 +12,7 @@
 #include "xen_abi.h"
 
 #include "client.h"
+#include "pvclock.h"
 #include "procvisor/procvisor.h"
 
 #define PV_EXPORT __attribute__((visibility("default")))
@@ -164,11 +165,8 @@ PV_EXPORT uint64_t pv_system_time(pv_handle *h, unsigned int vcpu)
     do {
         v = __atomic_load_n(&t->version, __ATOMIC_ACQUIRE);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        uint64_t d = __rdtsc() - t->tsc_timestamp;
-        int8_t shift = t->tsc_shift;
-        d = shift >= 0 ? d << shift : d >> -shift;
-        ns = t->system_time +
-             (uint64_t)(((unsigned __int128)d * t->tsc_to_system_mul) >> 32);
+        ns = t->system_time + pvclock_scale(__rdtsc() - t->tsc_timestamp,
+                                            t->tsc_to_system_mul, t->tsc_shift);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
     } while ((v & 1) || v != __atomic_load_n(&t->version, __ATOMIC_ACQUIRE));
     return ns;
