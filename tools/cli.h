@@ -43,5 +43,6 @@ int cmd_input(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_env(int argc, char **argv);
 int cmd_evtchn(int argc, char **argv);
+int cmd_gnttab(int argc, char **argv);
 
 #endif

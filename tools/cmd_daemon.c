@@ -32,6 +32,13 @@ int cmd_daemon(int argc, char **argv)
                 cli_die("--host-memory: 16 to 1048576 MiB");
             }
             o.host_pages = (uint64_t)mib * 256;
+        } else if (strcmp(argv[i], "--gntalloc-limit") == 0 && i + 1 < argc) {
+            /* Linux gntalloc's module parameter `limit` */
+            unsigned long n = strtoul(argv[++i], NULL, 10);
+            if (n < 1 || n > HV_MAX_GNTALLOC) {
+                cli_die("--gntalloc-limit: 1 to %u pages", HV_MAX_GNTALLOC);
+            }
+            o.gntalloc_limit = (uint32_t)n;
         } else {
             cli_die("daemon: unknown option '%s'", argv[i]);
         }

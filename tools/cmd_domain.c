@@ -289,3 +289,53 @@ int cmd_evtchn(int argc, char **argv)
     free(buf);
     return 0;
 }
+
+/* `procvisor gnttab DOMAIN`: the grant entries in use, their pins, and who
+ * maps them. */
+int cmd_gnttab(int argc, char **argv)
+{
+    struct pv_domid_req r = {0};
+    uint8_t *buf = malloc(PV_PAYLOAD_MAX);
+    struct pv_grant_info *g;
+    size_t got = 0;
+    int64_t n;
+
+    if (argc != 2) {
+        cli_die("usage: procvisor gnttab DOMAIN");
+    }
+    if (!buf) {
+        cli_die("out of memory");
+    }
+    r.domid = cli_domid(argv[1]);
+    n = pvc_call(cli_ctl(), PV_MSG_GNTTAB, &r, sizeof(r), buf, PV_PAYLOAD_MAX,
+                 &got, NULL);
+    if (n < 0) {
+        cli_fail(n, "gnttab");
+    }
+    if (got < sizeof(struct pv_rep) + (size_t)n * sizeof(*g)) {
+        cli_die("gnttab: short reply");
+    }
+    g = (struct pv_grant_info *)(buf + sizeof(struct pv_rep));
+    printf("%6s %-7s %-18s %8s %6s %-6s %6s %s\n", "Ref", "Grantee", "Flags",
+           "Frame", "RdPins", "WrPins", "Mapper", "Maps");
+    for (int64_t i = 0; i < n; i++) {
+        char flags[32], mapper[16] = "-";
+        unsigned int type = g[i].flags & 3;
+        snprintf(flags, sizeof(flags), "%s%s%s%s",
+                 type == 1   ? "access"
+                 : type == 2 ? "transfer"
+                 : type == 3 ? "transitive"
+                             : "invalid",
+                 (g[i].flags & 4) ? ",ro" : "",
+                 (g[i].flags & 8) ? ",reading" : "",
+                 (g[i].flags & 16) ? ",writing" : "");
+        if (g[i].mapper != 0x7ff4) {
+            snprintf(mapper, sizeof(mapper), "d%u", g[i].mapper);
+        }
+        printf("%6u d%-6u %-18s %#8x %6u %6u %-6s %u\n", g[i].ref, g[i].domid,
+               flags, g[i].frame, g[i].rd_pins, g[i].wr_pins, mapper,
+               g[i].nmaps);
+    }
+    free(buf);
+    return 0;
+}

@@ -23,7 +23,7 @@ struct command {
 static const struct command commands[] = {
     {"daemon", cmd_daemon,
      "[-v] [--host-memory MIB] [--strict-console] "
-     "[--tsc-stable]   run the hypervisor"},
+     "[--tsc-stable] [--gntalloc-limit N]   run the hypervisor"},
     {"down", cmd_down, "                     stop the hypervisor"},
     {"create", cmd_create,
      "NAME [--memory MIB] [--vcpus N] [--max-grant-frames N] "
@@ -37,6 +37,7 @@ static const struct command commands[] = {
      "TEXT                feed the hypervisor's serial "
      "input (CONSOLEIO_read)"},
     {"evtchn", cmd_evtchn, "DOMAIN            a domain's event channel ports"},
+    {"gnttab", cmd_gnttab, "DOMAIN            a domain's grants, pins and mappers"},
     {"run", cmd_run, "DOMAIN -- CMD ARGS...   run CMD as a process of DOMAIN"},
     {"env", cmd_env, "                        shell exports for this instance"},
 };

@@ -22,6 +22,7 @@ extern "C" {
 
 struct shared_info;
 struct start_info;
+struct grant_entry_v1;
 
 typedef struct pv_handle pv_handle;
 
@@ -53,6 +54,15 @@ const struct start_info *pv_start_info(pv_handle *h);
  * failure.
  */
 int pv_upcall_fd(pv_handle *h, unsigned int vcpu);
+
+/*
+ * The domain's grant table (v1), shared with the hypervisor: grant a page
+ * by writing an entry (domid and frame, a write barrier, then flags), as a
+ * Xen guest does.  All max_grant_frames frames are mapped; *nr gets the
+ * number of entries, of which GNTTABOP_setup_table/query_size say how many
+ * are in use.  Valid until pv_close(); NULL with errno on failure.
+ */
+struct grant_entry_v1 *pv_grant_table(pv_handle *h, unsigned int *nr);
 
 /* Xen system time (ns) from this vCPU's pvclock, read with rdtsc. */
 uint64_t pv_system_time(pv_handle *h, unsigned int vcpu);

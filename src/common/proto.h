@@ -46,6 +46,20 @@ enum pv_msg_type {
     PV_MSG_EVTCHN_ATTACH = 5, /* pv_port_req -> pv_rep + pipe rd, wr, cell */
     PV_MSG_EVTCHN_PEER = 6,   /* pv_port_req -> pv_rep (ret = gen)
                                  [+ the peer's pipe wr, cell] */
+    /* grant devices (docs/protocol.md, "Grants"); the connection that
+     * sends them owns what they create, released when it closes */
+    PV_MSG_GNTALLOC = 7,      /* pv_gntalloc_req -> pv_gntalloc_rep +
+                                 u32 refs[count] + 1 fd (the pages) */
+    PV_MSG_GNTALLOC_FREE = 8, /* pv_gntalloc_free_req -> pv_rep */
+    PV_MSG_GNT_NOTIFY = 9,    /* pv_gnt_notify_req -> pv_rep */
+    PV_MSG_GNTDEV_MAP = 10,   /* pv_gntmap_req + pv_gntref[count] ->
+                                 pv_gntmap_rep + pv_gntmap_slot[count] +
+                                 nfds fds */
+    PV_MSG_GNTDEV_UNMAP = 11, /* pv_gntunmap_req + u32 handles[count] ->
+                                 pv_rep */
+    PV_MSG_GNTDEV_COPY = 12,  /* pv_gntcopy_req + pv_gntcopy_seg[count] +
+                                 bytes -> pv_rep + s16 status[count]
+                                 (padded to 8) + bytes */
 
     /* control connection (dom0's socket) only */
     PV_MSG_CREATE = 16,  /* pv_create_req -> pv_rep (ret = domid) */
@@ -57,6 +71,7 @@ enum pv_msg_type {
     PV_MSG_DOWN = 21,    /* -> pv_rep, then the daemon exits */
     PV_MSG_INPUT = 22,   /* text -> pv_rep: the hypervisor's serial input */
     PV_MSG_EVTCHN = 23,  /* pv_domid_req -> pv_rep + pv_evtchn_info[ret] */
+    PV_MSG_GNTTAB = 24,  /* pv_domid_req -> pv_rep + pv_grant_info[ret] */
 
     PV_MSG_TYPE_MAX = 32
 };
@@ -119,8 +134,9 @@ enum pv_map_what {
     PV_MAP_SHARED_INFO = 1, /* read-write, one page */
     PV_MAP_START_INFO = 2,  /* read-only (sealed), one page */
     PV_MAP_EVTCHN_GEN = 3,  /* read-only (sealed): u8 generation per port */
-    /* + vcpu: a pipe (read end, non-blocking) the hypervisor writes on the vCPU's upcalls (0 -> 1 edges of
-     * its evtchn_upcall_pending) */
+    PV_MAP_GRANT_TABLE = 4, /* read-write: the grant table, max frames */
+    /* + vcpu: a pipe (read end, non-blocking) the hypervisor writes on the
+     * vCPU's upcalls (0 -> 1 edges of its evtchn_upcall_pending) */
     PV_MAP_VCPU_UPCALL = 0x100,
 };
 
@@ -131,12 +147,12 @@ struct pv_map_req {
 
 /*
  * /dev/xen/evtchn: EVTCHN_ATTACH makes the caller's connection the owner of
- * one of its domain's bound ports and returns a wake-up pipe (daemon.h: struct signal) the hypervisor
- * signals on every new pending edge of the port (the port closes when that
- * connection does).  EVTCHN_PEER returns, for an interdomain port, the
- * peer port's pipe (write end) if it has one, so a send can signal it directly, and
- * the port's generation; the generation page (PV_MAP_EVTCHN_GEN, one byte a
- * port) says when that answer is out of date.
+ * one of its domain's bound ports and returns a wake-up pipe (daemon.h: struct
+ * signal) the hypervisor signals on every new pending edge of the port (the
+ * port closes when that connection does).  EVTCHN_PEER returns, for an
+ * interdomain port, the peer port's pipe (write end) if it has one, so a send
+ * can signal it directly, and the port's generation; the generation page
+ * (PV_MAP_EVTCHN_GEN, one byte a port) says when that answer is out of date.
  */
 struct pv_port_req {
     uint32_t port;
@@ -158,6 +174,107 @@ struct pv_evtchn_cell {
     uint32_t pending;
     uint32_t masked;
 };
+
+/*
+ * Grants.  gntalloc: GNTALLOC grants count fresh pages of the caller's
+ * domain to one domain and returns their refs and one memfd holding them
+ * (id names the allocation in FREE and NOTIFY).  gntdev: MAP maps up to
+ * PV_GNTMAP_BATCH grants, all or none, and returns for each its handle and
+ * where it lives (descriptor number fd_idx of this reply, page pgoff).
+ */
+#define PV_GNTMAP_BATCH  64u
+#define PV_GNTCOPY_BYTES (48u * 1024u) /* data carried by one COPY */
+#define PV_GNTCOPY_BATCH 128u
+#define PV_GNTALLOC_MAX  16000u /* refs of one call fit a reply */
+
+struct pv_gntalloc_req {
+    uint16_t domid;
+    uint16_t flags; /* GNTALLOC_FLAG_WRITABLE */
+    uint32_t count;
+};
+
+struct pv_gntalloc_rep {
+    int64_t ret;
+    uint64_t id;
+    /* u32 refs[count] */
+};
+
+struct pv_gntalloc_free_req {
+    uint64_t id;
+    uint32_t first;
+    uint32_t count;
+};
+
+struct pv_gnt_notify_req {
+    uint64_t id;     /* gntalloc: the allocation; 0: a gntdev handle */
+    uint32_t target; /* the page in the allocation, or the handle */
+    uint32_t off;    /* the byte in that page */
+    uint32_t action; /* UNMAP_NOTIFY_* */
+    uint32_t port;
+};
+
+struct pv_gntref {
+    uint32_t domid;
+    uint32_t ref;
+};
+
+struct pv_gntmap_req {
+    uint32_t count;
+    uint32_t readonly;
+    /* struct pv_gntref refs[count] */
+};
+
+struct pv_gntmap_rep {
+    int64_t ret;
+    uint32_t nfds;
+    uint32_t pad;
+    /* struct pv_gntmap_slot[count] */
+};
+
+struct pv_gntmap_slot {
+    int16_t status; /* GNTST_* */
+    uint16_t fd_idx;
+    uint32_t handle;
+    uint32_t pgoff;
+    uint32_t pad;
+};
+_Static_assert(sizeof(struct pv_gntmap_slot) == 16, "pv_gntmap_slot layout");
+
+struct pv_gntunmap_req {
+    uint32_t count;
+    uint32_t pad;
+    /* u32 handles[count] */
+};
+
+struct pv_gntcopy_req {
+    uint32_t count;
+    uint32_t pad;
+};
+
+/* One copy: a side is a grant (1) or the sender's bytes (0); bytes to
+ * copy from the sender follow the segments in order, bytes copied to it
+ * come back in the reply in order. */
+struct pv_gntcopy_seg {
+    uint8_t src_gref, dst_gref;
+    uint16_t len;
+    uint16_t src_off, dst_off;
+    uint16_t src_dom, dst_dom;
+    uint32_t src_ref, dst_ref;
+};
+_Static_assert(sizeof(struct pv_gntcopy_seg) == 20, "pv_gntcopy_seg layout");
+
+/* One grant-table entry in use, for `procvisor gnttab`. */
+struct pv_grant_info {
+    uint32_t ref;
+    uint16_t flags; /* GTF_* as the entry holds them */
+    uint16_t domid; /* the grantee */
+    uint32_t frame;
+    uint16_t rd_pins, wr_pins;
+    uint16_t mapper; /* the domain pinning it, DOMID_INVALID when none */
+    uint16_t nmaps;  /* its mappings of this entry */
+    uint32_t pad;
+};
+_Static_assert(sizeof(struct pv_grant_info) == 24, "pv_grant_info layout");
 
 struct pv_domid_req {
     uint32_t domid;

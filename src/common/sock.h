@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
-#define PV_FDS_MAX 4
+#define PV_FDS_MAX 64
 
 /*
  * Send one datagram gathered from iov, with up to PV_FDS_MAX descriptors;

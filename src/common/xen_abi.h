@@ -18,6 +18,7 @@
 #include <xen/xen.h>
 #include <xen/event_channel.h>
 #include <xen/features.h>
+#include <xen/grant_table.h>
 #include <xen/memory.h>
 #include <xen/sched.h>
 #include <xen/vcpu.h>
@@ -103,6 +104,33 @@ PV_ABI_SIZE(struct evtchn_bind_vcpu, 8);
 PV_ABI_SIZE(struct evtchn_reset, 2);
 PV_ABI_SIZE(struct evtchn_init_control, 24);
 PV_ABI_SIZE(struct evtchn_op, 28);
+PV_ABI_SIZE(grant_entry_v1_t, 8);
+PV_ABI_OFF(grant_entry_v1_t, domid, 2);
+PV_ABI_OFF(grant_entry_v1_t, frame, 4);
+PV_ABI_SIZE(struct gnttab_map_grant_ref, 32);
+PV_ABI_OFF(struct gnttab_map_grant_ref, ref, 12);
+PV_ABI_OFF(struct gnttab_map_grant_ref, dom, 16);
+PV_ABI_OFF(struct gnttab_map_grant_ref, status, 18);
+PV_ABI_OFF(struct gnttab_map_grant_ref, handle, 20);
+PV_ABI_OFF(struct gnttab_map_grant_ref, dev_bus_addr, 24);
+PV_ABI_SIZE(struct gnttab_unmap_grant_ref, 24);
+PV_ABI_OFF(struct gnttab_unmap_grant_ref, handle, 16);
+PV_ABI_OFF(struct gnttab_unmap_grant_ref, status, 20);
+PV_ABI_SIZE(struct gnttab_setup_table, 24);
+PV_ABI_OFF(struct gnttab_setup_table, status, 8);
+PV_ABI_OFF(struct gnttab_setup_table, frame_list, 16);
+PV_ABI_SIZE(struct gnttab_copy, 40);
+PV_ABI_OFF(struct gnttab_copy, dest, 16);
+PV_ABI_OFF(struct gnttab_copy, len, 32);
+PV_ABI_OFF(struct gnttab_copy, flags, 34);
+PV_ABI_OFF(struct gnttab_copy, status, 36);
+PV_ABI_SIZE(struct gnttab_query_size, 16);
+PV_ABI_OFF(struct gnttab_query_size, status, 12);
+PV_ABI_SIZE(struct gnttab_unmap_and_replace, 24);
+PV_ABI_SIZE(struct gnttab_set_version, 4);
+PV_ABI_SIZE(struct gnttab_get_status_frames, 16);
+PV_ABI_SIZE(struct gnttab_get_version, 8);
+PV_ABI_SIZE(struct gnttab_swap_grant_ref, 12);
 _Static_assert(DOMID_SELF == 0x7FF0 && DOMID_XEN == 0x7FF2 &&
                    DOMID_INVALID == 0x7FF4,
                "DOMID_*");

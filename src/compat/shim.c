@@ -21,7 +21,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <linux/close_range.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -46,6 +48,8 @@ static struct pvc proc_conn = {.fd = -1};
 static const struct shim_node nodes[] = {
     {"/dev/xen/privcmd", SHIM_PRIVCMD, 0},
     {"/dev/xen/evtchn", SHIM_EVTCHN, 0},
+    {"/dev/xen/gntalloc", SHIM_GNTALLOC, 0},
+    {"/dev/xen/gntdev", SHIM_GNTDEV, 0},
     {"/proc/xen/privcmd", SHIM_PRIVCMD, 0},
     /* libxencall tolerates ENOENT here and uses its own buffers */
     {"/dev/xen/hypercall", SHIM_NONE, ENOENT},
@@ -94,6 +98,8 @@ static void dev_free(struct shim_dev *dev)
      * device's own connection, if separate, goes here */
     if (dev->kind == SHIM_EVTCHN) {
         evtchn_release(dev);
+    } else if (dev->kind == SHIM_GNTALLOC || dev->kind == SHIM_GNTDEV) {
+        grant_release(dev); /* the connection closes below */
     } else {
         dev->conn.fd = -1;
     }
@@ -155,6 +161,10 @@ static int node_open(const struct shim_node *n, int flags)
         break;
     case SHIM_EVTCHN:
         rc = evtchn_open(dev, flags);
+        break;
+    case SHIM_GNTALLOC:
+    case SHIM_GNTDEV:
+        rc = grant_open(dev, flags);
         break;
     default:
         rc = -ENODEV;
@@ -287,6 +297,10 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
     case SHIM_EVTCHN:
         r = evtchn_ioctl(dev, req, arg);
         break;
+    case SHIM_GNTALLOC:
+    case SHIM_GNTDEV:
+        r = grant_ioctl(dev, req, arg);
+        break;
     default:
         errno = ENOTTY;
         r = -1;
@@ -365,6 +379,91 @@ SHIM_EXPORT int fcntl64(int fd, int cmd, ...)
     arg = va_arg(ap, void *);
     va_end(ap);
     return fcntl(fd, cmd, arg);
+}
+
+/* Before our constructor ran (the dynamic loader and a preloaded ASan map
+ * memory early), straight to the kernel. */
+static void *real_mmap(void *addr, size_t len, int prot, int flags, int fd,
+                       off_t off)
+{
+    if (!shim_real.mmap) {
+        return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+    }
+    return shim_real.mmap(addr, len, prot, flags, fd, off);
+}
+
+static int real_munmap(void *addr, size_t len)
+{
+    if (!shim_real.munmap) {
+        return (int)syscall(SYS_munmap, addr, len);
+    }
+    return shim_real.munmap(addr, len);
+}
+
+/*
+ * Memory: a grant device's mmap is the driver's; munmap (and a MAP_FIXED
+ * mapping over a grant) releases what Linux releases when a grant VMA
+ * goes.  Any other call costs one load.
+ */
+SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+                       off_t off)
+{
+    struct shim_dev *dev = shim_dev_get(fd);
+    void *r;
+
+    if (dev) {
+        r = dev->kind == SHIM_GNTALLOC || dev->kind == SHIM_GNTDEV
+                ? grant_mmap(dev, addr, len, prot, flags, off)
+                : shim_real.mmap(addr, len, prot, flags, fd, off);
+        shim_dev_put(dev);
+        return r;
+    }
+    r = real_mmap(addr, len, prot, flags, fd, off);
+    if (r != MAP_FAILED && (flags & MAP_FIXED) && grant_maps_any()) {
+        grant_replaced(r, len);
+    }
+    return r;
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+
+SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+                         off_t off)
+{
+    return mmap(addr, len, prot, flags, fd, off);
+}
+
+SHIM_EXPORT int munmap(void *addr, size_t len)
+{
+    if (!grant_maps_any()) {
+        return real_munmap(addr, len);
+    }
+    return grant_munmap(addr, len);
+}
+
+/* Grant mappings cannot move or grow (VM_DONTEXPAND); others pass. */
+SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags,
+                         ...)
+{
+    void *new_addr = NULL;
+    va_list ap;
+
+    if (flags & MREMAP_FIXED) {
+        va_start(ap, flags);
+        new_addr = va_arg(ap, void *);
+        va_end(ap);
+    }
+    if (grant_maps_any() &&
+        (grant_overlaps(old, old_len ? old_len : 1) ||
+         ((flags & MREMAP_FIXED) && grant_overlaps(new_addr, new_len)))) {
+        errno = EINVAL;
+        return MAP_FAILED;
+    }
+    if (!shim_real.mremap) {
+        return (void *)syscall(SYS_mremap, old, old_len, new_len, flags,
+                               new_addr);
+    }
+    return shim_real.mremap(old, old_len, new_len, flags, new_addr);
 }
 
 SHIM_EXPORT int close(int fd)
@@ -450,6 +549,7 @@ static int connect_domain(struct pvc *c)
 static void atfork_child(void)
 {
     pthread_mutex_init(&fd_lock, NULL);
+    grant_atfork_mappings();
     if (proc_conn.fd >= 0) {
         shim_real.close(proc_conn.fd);
         free(proc_conn.buf);
@@ -466,6 +566,9 @@ static void atfork_child(void)
         }
         if (dev->kind == SHIM_EVTCHN) {
             evtchn_atfork_child(dev);
+        }
+        if (dev->kind == SHIM_GNTALLOC || dev->kind == SHIM_GNTDEV) {
+            grant_atfork_child(dev);
         }
         /* the device's connection keeps its descriptor number */
         cfd = dev->conn.fd;
@@ -509,6 +612,9 @@ __attribute__((constructor)) static void shim_init(void)
     shim_real.fcntl = dlsym(RTLD_NEXT, "fcntl");
     shim_real.close_range = dlsym(RTLD_NEXT, "close_range");
     shim_real.closefrom = dlsym(RTLD_NEXT, "closefrom");
+    shim_real.mmap = dlsym(RTLD_NEXT, "mmap");
+    shim_real.munmap = dlsym(RTLD_NEXT, "munmap");
+    shim_real.mremap = dlsym(RTLD_NEXT, "mremap");
     pthread_atfork(NULL, NULL, atfork_child);
 
     const char *tok = getenv(PV_ENV_FD);

@@ -24,9 +24,12 @@ enum shim_kind {
     SHIM_NONE = 0,
     SHIM_PRIVCMD = 1,
     SHIM_EVTCHN = 2,
+    SHIM_GNTALLOC = 3,
+    SHIM_GNTDEV = 4,
 };
 
 struct ev_dev;
+struct gnt_dev;
 
 struct shim_dev {
     enum shim_kind kind;
@@ -34,6 +37,7 @@ struct shim_dev {
     struct pvc conn; /* this device's own connection to the hypervisor */
     uint16_t restrict_domid; /* IOCTL_PRIVCMD_RESTRICT, DOMID_INVALID = none */
     struct ev_dev *ev;       /* SHIM_EVTCHN */
+    struct gnt_dev *gnt;     /* SHIM_GNTALLOC, SHIM_GNTDEV */
     int refs; /* the table's, and one per call in flight (atomic) */
 };
 
@@ -57,6 +61,9 @@ struct shim_real {
     int (*fcntl)(int, int, ...);
     int (*close_range)(unsigned int, unsigned int, int);
     void (*closefrom)(int);
+    void *(*mmap)(void *, size_t, int, int, int, off_t);
+    int (*munmap)(void *, size_t);
+    void *(*mremap)(void *, size_t, size_t, int, ...);
 };
 extern struct shim_real shim_real;
 
@@ -77,5 +84,19 @@ ssize_t evtchn_read(struct shim_dev *dev, void *buf, size_t count);
 ssize_t evtchn_write(struct shim_dev *dev, const void *buf, size_t count);
 void evtchn_set_nonblock(struct shim_dev *dev, bool on);
 void evtchn_atfork_child(struct shim_dev *dev);
+
+/* grant.c: gntalloc and gntdev; ioctl/mmap as the kernel's (-1/errno) */
+int grant_open(struct shim_dev *dev, int flags);
+void grant_release(struct shim_dev *dev);
+int grant_ioctl(struct shim_dev *dev, unsigned long req, void *arg);
+void *grant_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
+                 int flags, off_t off);
+/* whether any grant mapping exists (one load: munmap's fast path) */
+bool grant_maps_any(void);
+int grant_munmap(void *addr, size_t len);
+void grant_replaced(void *addr, size_t len);
+bool grant_overlaps(void *addr, size_t len);
+void grant_atfork_mappings(void);
+void grant_atfork_child(struct shim_dev *dev);
 
 #endif

@@ -95,6 +95,19 @@ void conn_reap(struct daemon *dm)
 {
     struct conn **pp = &dm->conns;
 
+    /* Grant devices first: an unmap notification sends on a port of the
+     * same process, which must still be bound (Linux holds the port for
+     * it, and unmaps a dead process's memory before closing its files). */
+    for (struct conn *c = dm->conns; c; c = c->next) {
+        if (c->dead && c->gnt_owner) {
+            struct hv_domain *d = conn_domain(dm, c);
+            if (d) {
+                hv_gnttab_release_owned(&dm->hv, d, c);
+            }
+            c->gnt_owner = false;
+        }
+    }
+
     while (*pp) {
         struct conn *c = *pp;
         if (!c->dead) {
@@ -296,6 +309,9 @@ static void m_map(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
     case PV_MAP_EVTCHN_GEN:
         pg = &d->evtchn_gen_pg;
         break;
+    case PV_MAP_GRANT_TABLE:
+        pg = &d->gt.shared;
+        break;
     default:
         conn_reply_ret(dm, c, h, -EINVAL);
         return;
@@ -428,6 +444,28 @@ static const struct msg_desc msg_table[PV_MSG_TYPE_MAX] = {
     [PV_MSG_EVTCHN_PEER] = {"evtchn_peer", CTL | DOM,
                             sizeof(struct pv_port_req),
                             sizeof(struct pv_port_req), m_evtchn_peer},
+    [PV_MSG_GNTALLOC] = {"gntalloc", CTL | DOM, sizeof(struct pv_gntalloc_req),
+                         sizeof(struct pv_gntalloc_req), m_gntalloc},
+    [PV_MSG_GNTALLOC_FREE] = {"gntalloc_free", CTL | DOM,
+                              sizeof(struct pv_gntalloc_free_req),
+                              sizeof(struct pv_gntalloc_free_req),
+                              m_gntalloc_free},
+    [PV_MSG_GNT_NOTIFY] = {"gnt_notify", CTL | DOM,
+                           sizeof(struct pv_gnt_notify_req),
+                           sizeof(struct pv_gnt_notify_req), m_gnt_notify},
+    [PV_MSG_GNTDEV_MAP] = {"gntdev_map", CTL | DOM,
+                           sizeof(struct pv_gntmap_req) +
+                               sizeof(struct pv_gntref),
+                           sizeof(struct pv_gntmap_req) +
+                               PV_GNTMAP_BATCH * sizeof(struct pv_gntref),
+                           m_gntdev_map},
+    [PV_MSG_GNTDEV_UNMAP] = {"gntdev_unmap", CTL | DOM,
+                             sizeof(struct pv_gntunmap_req), PV_PAYLOAD_MAX,
+                             m_gntdev_unmap},
+    [PV_MSG_GNTDEV_COPY] = {"gntdev_copy", CTL | DOM,
+                            sizeof(struct pv_gntcopy_req) +
+                                sizeof(struct pv_gntcopy_seg),
+                            PV_PAYLOAD_MAX, m_gntdev_copy},
     [PV_MSG_CREATE] = {"create", CTL, sizeof(struct pv_create_req),
                        sizeof(struct pv_create_req), ctl_create},
     [PV_MSG_DESTROY] = {"destroy", CTL, sizeof(struct pv_domid_req),
@@ -441,6 +479,8 @@ static const struct msg_desc msg_table[PV_MSG_TYPE_MAX] = {
     [PV_MSG_INPUT] = {"input", CTL, 1, 1024, ctl_input},
     [PV_MSG_EVTCHN] = {"evtchn", CTL, sizeof(struct pv_domid_req),
                        sizeof(struct pv_domid_req), ctl_evtchn},
+    [PV_MSG_GNTTAB] = {"gnttab", CTL, sizeof(struct pv_domid_req),
+                       sizeof(struct pv_domid_req), ctl_gnttab},
 };
 
 void conn_handle(struct daemon *dm, struct conn *c, uint8_t *buf, size_t n,

@@ -240,6 +240,9 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
         return rc;
     }
     dm->hv.console_write_all = !o->strict_console;
+    if (o->gntalloc_limit) {
+        dm->hv.gntalloc_limit = o->gntalloc_limit;
+    }
     clock_anchor(dm);
     rc = hv_domain_create(&dm->hv, &dom0, &d0);
     if (rc) {

@@ -46,6 +46,7 @@ struct conn {
     struct waiter wait; /* in use while blocked */
     bool waiting;
     bool evtchn_owner; /* attached event channel ports */
+    bool gnt_owner;    /* made grants or mappings (a grant device) */
     struct conn *next;
 };
 
@@ -82,6 +83,7 @@ struct daemon_opts {
     bool tsc_stable;     /* publish XEN_PVCLOCK_TSC_STABLE_BIT if the TSC is */
     bool strict_console; /* domUs may not write the console (release XSM) */
     uint64_t host_pages;
+    uint32_t gntalloc_limit; /* 0: Linux's default, 1024 */
 };
 
 /* daemon.c */
@@ -123,6 +125,22 @@ void ctl_down(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
 void ctl_input(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                uint8_t *p, int *fds, int nfds);
 void ctl_evtchn(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                uint8_t *p, int *fds, int nfds);
+
+/* grant.c: the grant devices' messages, entries of the dispatch table */
+void m_gntalloc(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                uint8_t *p, int *fds, int nfds);
+void m_gntalloc_free(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                     uint8_t *p, int *fds, int nfds);
+void m_gnt_notify(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                  uint8_t *p, int *fds, int nfds);
+void m_gntdev_map(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                  uint8_t *p, int *fds, int nfds);
+void m_gntdev_unmap(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                    uint8_t *p, int *fds, int nfds);
+void m_gntdev_copy(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                   uint8_t *p, int *fds, int nfds);
+void ctl_gnttab(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                 uint8_t *p, int *fds, int nfds);
 
 /*

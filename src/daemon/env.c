@@ -84,6 +84,11 @@ static uint64_t env_now(void *ctx)
     return clock_ns(CLOCK_MONOTONIC);
 }
 
+static size_t pg_bytes(const struct hv_page *pg)
+{
+    return (size_t)(pg->npages ? pg->npages : 1) * 4096u;
+}
+
 static int env_page_alloc(void *ctx, struct hv_page *pg)
 {
     int fd, e;
@@ -94,14 +99,14 @@ static int env_page_alloc(void *ctx, struct hv_page *pg)
     if (fd < 0) {
         return -errno;
     }
-    if (ftruncate(fd, 4096) < 0) {
+    if (ftruncate(fd, (off_t)pg_bytes(pg)) < 0) {
         goto fail;
     }
     /* nobody who receives this page may resize it under the hypervisor */
     if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
         goto fail;
     }
-    va = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    va = mmap(NULL, pg_bytes(pg), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (va == MAP_FAILED) {
         goto fail;
     }
@@ -118,7 +123,7 @@ static void env_page_free(void *ctx, struct hv_page *pg)
 {
     (void)ctx;
     if (pg->va) {
-        munmap(pg->va, 4096);
+        munmap(pg->va, pg_bytes(pg));
         close((int)(intptr_t)pg->cookie);
         pg->va = NULL;
     }

@@ -17,6 +17,7 @@ int hv_init(struct hv *hv, const struct hv_env *env, uint64_t host_pages)
     hv->boot_ns = env->now_ns(env->ctx);
     hv->next_domid = 1;
     hv->console_write_all = true;
+    hv->gntalloc_limit = HV_DEFAULT_GNTALLOC;
     hv->nr_frames = host_pages;
     hv->frames = calloc(host_pages ? host_pages : 1, sizeof(*hv->frames));
     hv->cons_ring = calloc(1, HV_CONSOLE_RING);
@@ -79,8 +80,27 @@ static void domain_free_all(struct hv *hv, struct hv_domain *list)
     }
 }
 
+/* Drop every reference to shared memory: mappings, then frames. */
+static void mem_release_all(struct hv *hv, struct hv_domain *list)
+{
+    for (; list; list = list->next) {
+        for (uint32_t h = 0; h < list->gt.mt_size; h++) {
+            if (list->gt.mt[h].used) {
+                hv_mem_put(hv, list->gt.mt[h].mem);
+                list->gt.mt[h].used = false;
+            }
+        }
+        hv_gnttab_fini(hv, list);
+    }
+}
+
 void hv_fini(struct hv *hv)
 {
+    mem_release_all(hv, hv->domains);
+    for (uint64_t m = 0; m < hv->nr_frames; m++) {
+        hv_mem_put(hv, hv->frames[m].mem);
+        hv->frames[m].mem = NULL;
+    }
     domain_free_all(hv, hv->domains);
     domain_free_all(hv, hv->dead);
     free(hv->frames);

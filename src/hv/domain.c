@@ -159,7 +159,9 @@ int hv_domain_create(struct hv *hv, const struct hv_domain_cfg *cfg,
     }
     if (cfg->max_vcpus == 0 || cfg->max_vcpus > HV_MAX_VCPUS ||
         cfg->max_evtchn == 0 || cfg->max_evtchn > HV_MAX_EVTCHN_2L ||
-        cfg->max_grant_frames == 0 || cfg->max_maptrack == 0) {
+        cfg->max_grant_frames == 0 ||
+        cfg->max_grant_frames > HV_MAX_GRANT_FRAMES || cfg->max_maptrack == 0 ||
+        cfg->max_maptrack > HV_MAX_MAPTRACK) {
         return -EINVAL;
     }
     if (cfg->memory_kib < 4 || cfg->memory_kib / 4 > hv->nr_frames) {
@@ -263,10 +265,16 @@ int hv_domain_create(struct hv *hv, const struct hv_domain_cfg *cfg,
                 d->created_ns + d->vcpu[i].periodic.period;
         }
     }
+    rc = hv_gnttab_init(hv, d);
+    if (rc) {
+        goto out_frames;
+    }
+    d->serial = ++hv->next_serial;
     hv_time_publish(hv, d);
     start_info_fill(hv, d);
     rc = hv->env.page_seal(hv->env.ctx, &d->startinfo_pg);
     if (rc) {
+        hv_gnttab_fini(hv, d);
         goto out_frames;
     }
 
@@ -320,6 +328,8 @@ static void domain_teardown(struct hv *hv, struct hv_domain *d)
         }
         v->upcall = 0;
     }
+    /* its mappings go (their notifications with them), then its grants */
+    hv_gnttab_teardown(hv, d);
     /* every port closes: interdomain peers go back to UNBOUND */
     hv_evtchn_reset(hv, d);
     free(d->evtchn);

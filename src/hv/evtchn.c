@@ -386,25 +386,24 @@ int hv_evtchn_close(struct hv *hv, struct hv_domain *d, uint32_t port)
     return 0;
 }
 
-static int64_t ev_send(struct hv_call *c, uint32_t port)
+int hv_evtchn_send(struct hv *hv, struct hv_domain *d, uint32_t port)
 {
-    struct hv_domain *d = c->d;
     struct hv_evtchn *ch;
 
-    if (!port_valid(d, port)) {
+    if (!d->evtchn || !port_valid(d, port)) {
         return -EINVAL;
     }
     ch = &d->evtchn[port];
     switch (ch->state) {
     case ECS_INTERDOMAIN: {
-        struct hv_domain *rd = hv_domain_find(c->hv, ch->remote_dom);
+        struct hv_domain *rd = hv_domain_find(hv, ch->remote_dom);
         if (rd) {
-            hv_evtchn_set_pending(c->hv, rd, ch->remote_port);
+            hv_evtchn_set_pending(hv, rd, ch->remote_port);
         }
         return 0;
     }
     case ECS_IPI:
-        hv_evtchn_set_pending(c->hv, d, port);
+        hv_evtchn_set_pending(hv, d, port);
         return 0;
     case ECS_UNBOUND:
         return 0; /* silently dropped */
@@ -568,7 +567,7 @@ static int64_t ev_op(struct hv_call *c, uint64_t cmd, union hv_evtchn_arg *u,
     case EVTCHNOP_close:
         return hv_evtchn_close(c->hv, c->d, u->close.port);
     case EVTCHNOP_send:
-        return ev_send(c, u->send.port);
+        return hv_evtchn_send(c->hv, c->d, u->send.port);
     case EVTCHNOP_status:
         rc = ev_status(c, &u->status);
         *out = rc == 0;
@@ -707,9 +706,25 @@ void hv_evtchn_close_owned(struct hv *hv, struct hv_domain *d, void *owner)
         return;
     }
     for (uint32_t p = 1; port_valid(d, p); p++) {
-        if (d->evtchn[p].owner == owner && d->evtchn[p].state != ECS_FREE) {
+        if (d->evtchn[p].owner != owner || d->evtchn[p].state == ECS_FREE) {
+            continue;
+        }
+        if (hv_gnttab_notify_holds(d, p)) {
+            /* an unmap notification will still send on it: Linux holds
+             * the port (evtchn_get) until then */
+            d->evtchn[p].owner = NULL;
+            d->evtchn[p].orphan = true;
+        } else {
             hv_evtchn_close(hv, d, p);
         }
+    }
+}
+
+void hv_evtchn_put_orphan(struct hv *hv, struct hv_domain *d, uint32_t port)
+{
+    if (d->evtchn && port_valid(d, port) && d->evtchn[port].orphan &&
+        !hv_gnttab_notify_holds(d, port)) {
+        hv_evtchn_close(hv, d, port);
     }
 }
 

@@ -36,6 +36,7 @@ int64_t do_sched_op(struct hv_call *c, const uint64_t *a);
 int64_t do_sched_op_compat(struct hv_call *c, const uint64_t *a);
 int64_t do_event_channel_op(struct hv_call *c, const uint64_t *a);
 int64_t do_event_channel_op_compat(struct hv_call *c, const uint64_t *a);
+int64_t do_grant_table_op(struct hv_call *c, const uint64_t *a);
 
 const char *hv_hypercall_name(uint64_t op);
 

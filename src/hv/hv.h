@@ -34,6 +34,10 @@
 /* Xen's defaults (xl): grant frames and maptrack frames, event channels */
 #define HV_DEFAULT_GRANT_FRAMES 64u
 #define HV_DEFAULT_MAPTRACK     1024u
+#define HV_MAX_GRANT_FRAMES     1024u  /* 512 Ki entries */
+#define HV_MAX_MAPTRACK         16384u /* frames of 256 handles: 4 Mi maps */
+#define HV_DEFAULT_GNTALLOC     1024u  /* Linux gntalloc's `limit` */
+#define HV_MAX_GNTALLOC         16000u /* ids of one call fit a reply */
 #define HV_DEFAULT_EVTCHN       1023u
 #define HV_DEFAULT_MEMORY_KIB   (64u * 1024u)
 #define HV_MAX_EVTCHN_2L        4096u
@@ -48,10 +52,11 @@ struct hv;
 struct hv_domain;
 struct hv_vcpu;
 
-/* A page the environment allocated and shares with the domain. */
+/* Pages the environment allocated and shares with domains. */
 struct hv_page {
-    void *va;     /* hypervisor's mapping */
-    void *cookie; /* the environment's handle (a memfd) */
+    void *va;        /* hypervisor's mapping */
+    void *cookie;    /* the environment's handle (a memfd) */
+    uint32_t npages; /* set before page_alloc; 0 means 1 */
 };
 
 /* Xen's ECS_* port states */
@@ -76,7 +81,8 @@ struct hv_evtchn {
     uint32_t gen;         /* changes whenever the port's binding does */
     void *notifier;       /* a device's wake-up (the daemon's pipe), or NULL */
     void *owner;          /* the device that attached it */
-    struct hv_page cell;  /* with a notifier: struct pv_evtchn_cell */
+    bool orphan; /* its device went; an unmap notification still holds it */
+    struct hv_page cell; /* with a notifier: struct pv_evtchn_cell */
 };
 
 /* Any EVTCHNOP argument block. */
@@ -101,10 +107,11 @@ union hv_evtchn_arg {
 struct hv_env {
     /* CLOCK_MONOTONIC nanoseconds */
     uint64_t (*now_ns)(void *ctx);
-    /* Allocate/free one zeroed shareable page. */
+    /* Allocate/free pg->npages zeroed shareable pages (one memfd). */
     int (*page_alloc)(void *ctx, struct hv_page *pg);
     void (*page_free)(void *ctx, struct hv_page *pg);
-    /* Seal a page read-only for the domain (start_info). */
+    /* Seal pages read-only for whoever receives them (start_info, a
+     * read-only grant); existing mappings keep their access. */
     int (*page_seal)(void *ctx, struct hv_page *pg);
     /* A blocked vCPU's wait ended: deliver `ret` to `waiter`. */
     void (*wake)(void *ctx, void *waiter, int64_t ret);
@@ -123,6 +130,93 @@ struct hv_env {
     /* Log a line (no newline). */
     void (*log)(void *ctx, const char *line);
     void *ctx;
+};
+
+struct hv_mem;
+struct hv_galloc;
+
+/*
+ * Memory that can be shared: one memfd of npages, allocated for one
+ * ALLOC_GREF call, so every page in it is granted to the same domain with
+ * the same access (DESIGN.md, the isolation invariant).  Frames, mappings
+ * and the gntalloc record each hold a reference; the memory outlives its
+ * owner while anyone maps it.
+ */
+struct hv_mem {
+    struct hv_page pg; /* npages; the hypervisor's own mapping */
+    uint32_t refs;
+    domid_t owner;   /* the granting domain */
+    domid_t grantee; /* the only other domain that may map it */
+    bool readonly;   /* the grantee may only read: sealed before it maps */
+    bool sealed;
+};
+
+/* Xen's active grant entry: one per ref of the granting domain, the
+ * hypervisor's own record of who pins it. */
+struct hv_active {
+    uint16_t rd_pins;     /* read-only host mappings and copies in progress */
+    uint16_t wr_pins;     /* writable ones */
+    domid_t domid;        /* the pinning domain, while pins != 0 */
+    uint64_t mfn;         /* the frame pinned */
+    struct hv_galloc *ga; /* the gntalloc record that owns this ref */
+    uint32_t ga_idx;
+};
+
+/* A mapping of a grant, indexed by its handle in the mapper's table. */
+struct hv_maptrack {
+    bool used;
+    uint32_t flags;     /* GNTMAP_* of the map */
+    domid_t rd;         /* the granting domain */
+    uint64_t rd_serial; /* ...and which incarnation of that id */
+    uint32_t ref;
+    uint64_t mfn;
+    uint64_t host_addr;
+    struct hv_mem *mem;
+    uint32_t mem_idx;
+    void *owner;    /* the device that made it; NULL for a hypercall's */
+    uint8_t notify; /* UNMAP_NOTIFY_* applied when it is unmapped */
+    uint16_t notify_off;
+    uint32_t notify_port;
+    uint32_t next_free;
+};
+
+/* gntalloc page states */
+enum { GA_LIVE = 1, GA_DEFERRED = 2, GA_GONE = 0 };
+
+/* One ALLOC_GREF call: count pages of one memfd, each granted by a ref. */
+struct hv_galloc {
+    uint64_t id;
+    void *owner; /* the gntalloc device (connection) */
+    struct hv_mem *mem;
+    uint32_t count;
+    uint32_t live; /* pages not yet GA_GONE */
+    struct hv_galloc *next;
+    struct {
+        uint32_t ref;
+        uint64_t gpfn;
+        uint8_t state;  /* GA_* */
+        uint8_t notify; /* UNMAP_NOTIFY_* */
+        uint16_t notify_off;
+        uint32_t notify_port;
+    } page[];
+};
+
+/* A domain's grant table (v1). */
+struct hv_gnttab {
+    struct hv_page shared;  /* max_grant_frames pages of grant_entry_v1 */
+    uint64_t *frame_mfn;    /* the table frames' machine numbers */
+    uint64_t *frame_gpfn;   /* where a translated domain placed them */
+    unsigned int nr_frames; /* current size, grows with setup_table */
+    struct hv_active *act;  /* max_grant_frames * 512 */
+    struct hv_maptrack *mt; /* this domain's mappings of others' grants */
+    uint32_t mt_size;       /* entries allocated (lazily, up to the limit) */
+    uint32_t mt_free;       /* head of the free list, UINT32_MAX none */
+    uint32_t mt_used;
+    struct hv_galloc *gallocs; /* gntalloc: this domain's grants */
+    uint32_t ga_pages;         /* ...counted against hv->gntalloc_limit */
+    uint64_t ga_next_id;
+    uint32_t ref_cursor;  /* where the next free-ref search starts */
+    uint64_t gpfn_cursor; /* where the next free-RAM search starts */
 };
 
 struct hv_timer {
@@ -184,6 +278,9 @@ struct hv_domain {
     uint64_t evtchn_sent; /* events raised into this domain */
     unsigned int evtchn_attached; /* ports with a device's cell */
 
+    struct hv_gnttab gt;
+    uint64_t serial; /* unique across the hypervisor's life */
+
     struct hv_page shinfo_pg;
     struct hv_page startinfo_pg;
     uint64_t shinfo_mfn;
@@ -202,8 +299,10 @@ struct hv_domain {
 };
 
 struct hv_frame {
-    domid_t owner; /* DOMID_INVALID when free */
-    uint64_t gpfn; /* M2P */
+    domid_t owner;      /* DOMID_INVALID when free */
+    uint64_t gpfn;      /* M2P */
+    struct hv_mem *mem; /* the memory behind it, or NULL (accounting only) */
+    uint32_t mem_idx;   /* its page in mem */
 };
 
 struct hv {
@@ -238,6 +337,11 @@ struct hv {
 
     /* like a CONFIG_VERBOSE_DEBUG build: any domain may write the console */
     bool console_write_all;
+
+    /* gntalloc's module parameter `limit`: pages each domain's allocator
+     * may have granted at once */
+    uint32_t gntalloc_limit;
+    uint64_t next_serial;
 
     char extraversion[XEN_EXTRAVERSION_LEN];
     char commandline[1024];
@@ -342,6 +446,59 @@ void hv_evtchn_close_owned(struct hv *hv, struct hv_domain *d, void *owner);
 struct hv_evtchn *hv_evtchn_peer(struct hv *hv, struct hv_domain *d,
                                  uint32_t port, uint32_t *gen);
 bool hv_evtchn_is_pending(struct hv_domain *d, uint32_t port);
+
+/* gnttab.c: grant tables (v1), and the gntalloc/gntdev work the daemon
+ * does for a domain's devices.  GNTST_* results are int16_t. */
+int hv_gnttab_init(struct hv *hv, struct hv_domain *d);
+/* The domain is dying: unmap what it maps, end what it grants. */
+void hv_gnttab_teardown(struct hv *hv, struct hv_domain *d);
+void hv_gnttab_fini(struct hv *hv, struct hv_domain *d);
+/* Map one grant for d (GNTTABOP_map_grant_ref's rules).  A device's map
+ * (owner != NULL) also gets the memory and page it reaches. */
+int16_t hv_gnttab_map(struct hv *hv, struct hv_domain *d, void *owner,
+                      domid_t dom, uint32_t ref, uint32_t flags,
+                      uint64_t host_addr, uint32_t *handle, uint64_t *bus,
+                      struct hv_mem **mem, uint32_t *mem_idx);
+/* Unmap by handle; a device may unmap only its own maps. */
+int16_t hv_gnttab_unmap(struct hv *hv, struct hv_domain *d, void *owner,
+                        uint32_t handle, uint64_t host_addr, uint64_t bus);
+/* gntdev SET_UNMAP_NOTIFY on a device's map: 0 or -errno */
+int hv_gnttab_set_notify(struct hv *hv, struct hv_domain *d, void *owner,
+                         uint32_t handle, uint32_t off, uint32_t action,
+                         uint32_t port);
+/* One copy; a NULL-gref side with `local` names the caller's buffer. */
+struct hv_copy_side {
+    bool gref;    /* else a frame of the caller's (or `local`) */
+    uint32_t ref; /* or gmfn */
+    uint64_t gmfn;
+    domid_t domid;
+    uint16_t offset;
+    uint8_t *local; /* a device's bytes, instead of a frame */
+};
+int16_t hv_gnttab_copy(struct hv *hv, struct hv_domain *d,
+                       const struct hv_copy_side *src,
+                       const struct hv_copy_side *dst, uint16_t len);
+/* gntalloc: grant count fresh zeroed pages to `grantee`; refs[count] out. */
+int hv_gntalloc(struct hv *hv, struct hv_domain *d, void *owner,
+                domid_t grantee, bool writable, uint32_t count, uint32_t *refs,
+                struct hv_galloc **out);
+struct hv_galloc *hv_galloc_find(struct hv_domain *d, void *owner, uint64_t id);
+/* The pages' last local user went: notify, then end access (deferred
+ * while mapped). */
+int hv_gntalloc_free(struct hv *hv, struct hv_domain *d, void *owner,
+                     uint64_t id, uint32_t first, uint32_t count);
+int hv_gntalloc_set_notify(struct hv *hv, struct hv_domain *d, void *owner,
+                           uint64_t id, uint32_t page, uint32_t off,
+                           uint32_t action, uint32_t port);
+/* A device went away (its process died or closed it). */
+void hv_gnttab_release_owned(struct hv *hv, struct hv_domain *d, void *owner);
+void hv_mem_put(struct hv *hv, struct hv_mem *m);
+/* Send on d's local port, as EVTCHNOP_send does (evtchn.c). */
+int hv_evtchn_send(struct hv *hv, struct hv_domain *d, uint32_t port);
+/* Whether a pending unmap notification of d will send on port. */
+bool hv_gnttab_notify_holds(struct hv_domain *d, uint32_t port);
+/* Close a port whose device went, once nothing holds it. */
+void hv_evtchn_put_orphan(struct hv *hv, struct hv_domain *d, uint32_t port);
 
 /* hypercall.c: run one hypercall for call->d on call->v */
 int64_t hv_hypercall(struct hv_call *call, uint64_t op, const uint64_t a[5]);

@@ -296,6 +296,7 @@ static const struct hcall_desc hcall_table[] = {
     [__HYPERVISOR_event_channel_op_compat] = {"event_channel_op_compat",
                                               do_event_channel_op_compat},
     [__HYPERVISOR_event_channel_op] = {"event_channel_op", do_event_channel_op},
+    [__HYPERVISOR_grant_table_op] = {"grant_table_op", do_grant_table_op},
 };
 
 const char *hv_hypercall_name(uint64_t op)

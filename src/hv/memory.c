@@ -57,6 +57,9 @@ void hv_frame_free(struct hv *hv, uint64_t mfn)
     }
     hv->frames[mfn].owner = DOMID_INVALID;
     hv->frames[mfn].gpfn = HV_INVALID_GPFN;
+    /* shared memory lives on in whoever else holds it */
+    hv_mem_put(hv, hv->frames[mfn].mem);
+    hv->frames[mfn].mem = NULL;
     hv->free_frames++;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
@@ -23,6 +24,8 @@ struct pv_handle {
     struct shared_info *shinfo;
     struct start_info *sinfo;
     int upcall[XEN_LEGACY_MAX_VCPUS];
+    grant_entry_v1_t *gnttab;
+    size_t gnttab_bytes;
 };
 
 PV_EXPORT pv_handle *pv_open(void)
@@ -63,6 +66,9 @@ PV_EXPORT void pv_close(pv_handle *h)
     if (h->sinfo) {
         munmap(h->sinfo, XEN_PAGE_SIZE);
     }
+    if (h->gnttab) {
+        munmap(h->gnttab, h->gnttab_bytes);
+    }
     for (unsigned int i = 0; i < XEN_LEGACY_MAX_VCPUS; i++) {
         if (h->upcall[i] >= 0) {
             close(h->upcall[i]);
@@ -96,9 +102,11 @@ PV_EXPORT long pv_hypercall(pv_handle *h, unsigned int op, unsigned long a1,
     return (long)pvc_hypercall(&h->conn, h->vcpu, op, a);
 }
 
-static void *map_page(pv_handle *h, uint32_t what, int prot)
+/* Map a shared object of the domain; len 0 maps all of it. */
+static void *map_shared(pv_handle *h, uint32_t what, int prot, size_t *len)
 {
     struct pv_map_req req = {.what = what};
+    struct stat st;
     int fd = -1;
     int64_t r;
     void *va;
@@ -108,9 +116,38 @@ static void *map_page(pv_handle *h, uint32_t what, int prot)
         errno = r < 0 ? (int)-r : EPROTO;
         return NULL;
     }
-    va = mmap(NULL, XEN_PAGE_SIZE, prot, MAP_SHARED, fd, 0);
+    if (*len == 0) {
+        if (fstat(fd, &st) < 0 || st.st_size <= 0) {
+            close(fd);
+            errno = EPROTO;
+            return NULL;
+        }
+        *len = (size_t)st.st_size;
+    }
+    va = mmap(NULL, *len, prot, MAP_SHARED, fd, 0);
     close(fd);
     return va == MAP_FAILED ? NULL : va;
+}
+
+static void *map_page(pv_handle *h, uint32_t what, int prot)
+{
+    size_t len = XEN_PAGE_SIZE;
+
+    return map_shared(h, what, prot, &len);
+}
+
+PV_EXPORT struct grant_entry_v1 *pv_grant_table(pv_handle *h, unsigned int *nr)
+{
+    if (!h->gnttab) {
+        size_t len = 0;
+        h->gnttab =
+            map_shared(h, PV_MAP_GRANT_TABLE, PROT_READ | PROT_WRITE, &len);
+        h->gnttab_bytes = h->gnttab ? len : 0;
+    }
+    if (nr) {
+        *nr = (unsigned int)(h->gnttab_bytes / sizeof(grant_entry_v1_t));
+    }
+    return h->gnttab;
 }
 
 PV_EXPORT struct shared_info *pv_shared_info(pv_handle *h)

@@ -323,6 +323,25 @@ int pvc_peek_cached(void *dst, uint64_t addr, size_t len)
     return rc;
 }
 
+/* the last page a checked write found writable, per thread */
+static __thread uint64_t poke_ok_page = 1;
+
+int pvc_poke_cached(uint64_t addr, const void *src, size_t len)
+{
+    uint64_t page = addr & ~4095ull;
+    int rc;
+
+    if (len && page == poke_ok_page && ((addr + len - 1) & ~4095ull) == page) {
+        memcpy((void *)(uintptr_t)addr, src, len);
+        return 0;
+    }
+    rc = pvc_poke(addr, src, len);
+    if (rc == 0 && len && ((addr + len - 1) & ~4095ull) == page) {
+        poke_ok_page = page;
+    }
+    return rc;
+}
+
 int pvc_poke(uint64_t addr, const void *src, size_t len)
 {
     struct iovec l = {.iov_base = (void *)src, .iov_len = len};

@@ -78,5 +78,7 @@ int pvc_peek(void *dst, uint64_t addr, size_t len);
  */
 int pvc_peek_cached(void *dst, uint64_t addr, size_t len);
 int pvc_poke(uint64_t addr, const void *src, size_t len);
+/* The same for a write: the page this thread last wrote successfully. */
+int pvc_poke_cached(uint64_t addr, const void *src, size_t len);
 
 #endif

@@ -125,6 +125,50 @@ static void plan_xen_version(struct plan *p, const uint64_t *a)
     }
 }
 
+/* The size of one GNTTABOP_* argument struct, 0 for an unknown cmd. */
+static size_t gnttab_arg_size(uint64_t cmd)
+{
+    static const uint8_t size[] = {
+        [GNTTABOP_map_grant_ref] = sizeof(struct gnttab_map_grant_ref),
+        [GNTTABOP_unmap_grant_ref] = sizeof(struct gnttab_unmap_grant_ref),
+        [GNTTABOP_setup_table] = sizeof(struct gnttab_setup_table),
+        [GNTTABOP_transfer] = sizeof(struct gnttab_transfer),
+        [GNTTABOP_copy] = sizeof(struct gnttab_copy),
+        [GNTTABOP_query_size] = sizeof(struct gnttab_query_size),
+        [GNTTABOP_unmap_and_replace] = sizeof(struct gnttab_unmap_and_replace),
+        [GNTTABOP_set_version] = sizeof(struct gnttab_set_version),
+        [GNTTABOP_get_status_frames] = sizeof(struct gnttab_get_status_frames),
+        [GNTTABOP_get_version] = sizeof(struct gnttab_get_version),
+        [GNTTABOP_swap_grant_ref] = sizeof(struct gnttab_swap_grant_ref),
+    };
+
+    return cmd < sizeof(size) / sizeof(size[0]) ? size[cmd] : 0;
+}
+
+static void plan_grant_table_op(struct plan *p, const uint64_t *a)
+{
+    uint64_t cmd = a[0], arg = a[1], count = (uint32_t)a[2];
+    size_t sz = gnttab_arg_size(cmd);
+
+    if (sz == 0 || (int32_t)count < 0) {
+        return;
+    }
+    plan_add(p, arg, count * sz, INOUT);
+    if (cmd == GNTTABOP_setup_table && count == 1) {
+        struct gnttab_setup_table st;
+        /* no more than a table can have frames */
+        if (pvc_peek(&st, arg, sizeof(st)) == 0 && st.nr_frames <= 1024) {
+            plan_add(p, (uint64_t)(uintptr_t)st.frame_list.p,
+                     st.nr_frames * sizeof(xen_pfn_t), OUT);
+        }
+    }
+}
+
+/* Batched grant ops are independent: too many for one message go as
+ * consecutive batches, as Xen continues a preempted call. */
+static int64_t gnttab_split(struct pvc *c, unsigned int vcpu,
+                            const uint64_t a[5]);
+
 static void plan_op(struct plan *p, uint64_t op, const uint64_t *a, int depth);
 
 static void plan_multicall(struct plan *p, const uint64_t *a, int depth)
@@ -169,6 +213,9 @@ static void plan_op(struct plan *p, uint64_t op, const uint64_t *a, int depth)
         break;
     case __HYPERVISOR_event_channel_op_compat:
         plan_add(p, a[0], sizeof(struct evtchn_op), INOUT);
+        break;
+    case __HYPERVISOR_grant_table_op:
+        plan_grant_table_op(p, a);
         break;
     case __HYPERVISOR_sched_op:
         switch (a[0]) {
@@ -331,6 +378,32 @@ static int64_t multicall_split(struct pvc *c, unsigned int vcpu,
     return 0;
 }
 
+static int64_t gnttab_split(struct pvc *c, unsigned int vcpu,
+                            const uint64_t a[5])
+{
+    uint64_t cmd = a[0], count = (uint32_t)a[2], done = 0;
+    size_t sz = gnttab_arg_size(cmd);
+    uint64_t batch = (PLAN_BYTES - 1024) / (2 * sz);
+
+    if (cmd != GNTTABOP_map_grant_ref && cmd != GNTTABOP_unmap_grant_ref &&
+        cmd != GNTTABOP_copy && cmd != GNTTABOP_unmap_and_replace &&
+        cmd != GNTTABOP_swap_grant_ref) {
+        return -E2BIG;
+    }
+    while (done < count) {
+        uint64_t n = count - done < batch ? count - done : batch;
+        uint64_t b[5] = {cmd, a[1] + done * sz, n};
+        struct plan p = {0};
+        plan_grant_table_op(&p, b);
+        int64_t rc = exchange(c, vcpu, __HYPERVISOR_grant_table_op, b, &p);
+        if (rc) {
+            return rc;
+        }
+        done += n;
+    }
+    return 0;
+}
+
 static bool is_reservation(uint64_t op, const uint64_t *a)
 {
     unsigned int cmd = (unsigned int)(a[0] & MEMOP_CMD_MASK);
@@ -387,6 +460,9 @@ int64_t pvc_hypercall(struct pvc *c, unsigned int vcpu, uint64_t op,
     if (p.full) {
         if (op == __HYPERVISOR_multicall) {
             return multicall_split(c, vcpu, a);
+        }
+        if (op == __HYPERVISOR_grant_table_op) {
+            return gnttab_split(c, vcpu, a);
         }
         if (op == __HYPERVISOR_console_io && a[0] == CONSOLEIO_write) {
             /* a long write goes as consecutive writes of what fits */

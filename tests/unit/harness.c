@@ -36,7 +36,7 @@ static int fake_page_alloc(void *ctx, struct hv_page *pg)
 {
     struct fake *f = ctx;
 
-    pg->va = calloc(1, XEN_PAGE_SIZE);
+    pg->va = calloc(pg->npages ? pg->npages : 1, XEN_PAGE_SIZE);
     if (!pg->va) {
         return -ENOMEM;
     }

@@ -30,6 +30,9 @@
 #define LINE_MAX_  512u
 #define NREG       8u
 #define NOTE_MAX   16u
+/* shared objects a domain holds: shared_info, start_info, the event
+ * generation page and the grant table */
+#define DOM_SHARED 4
 
 /* What the fake environment saw. */
 struct fake {

@@ -120,8 +120,9 @@ static void test_dom0_create(void **state)
     assert_int_equal(d->max_vcpus, 2);
     assert_int_equal(d->shinfo_gpfn, HV_INVALID_GPFN);
     assert_int_equal(d->created_ns, 0);
-    /* its memory, plus the shared_info frame */
-    assert_int_equal(hv->free_frames, HOST_PAGES - 1 - DOM_PAGES - 1);
+    /* its memory, plus the shared_info frame and its grant-table frames */
+    assert_int_equal(hv->free_frames,
+                     HOST_PAGES - 1 - DOM_PAGES - 1 - HV_DEFAULT_GRANT_FRAMES);
     assert_int_equal(hv->frames[d->shinfo_mfn].owner, 0);
     for (uint64_t g = 0; g < DOM_PAGES; g++) {
         uint64_t m = d->p2m[g];
@@ -133,7 +134,7 @@ static void test_dom0_create(void **state)
     assert_int_equal(d->p2m_size, DOM_PAGES + 1024);
     /* shared_info, start_info and the event channel generation page; the
      * last two sealed */
-    assert_int_equal(t->f.pages, 3);
+    assert_int_equal(t->f.pages, DOM_SHARED);
     assert_int_equal(t->f.seals, 2);
     assert_true(t->f.timers_changed >= 1);
     si = d->startinfo_pg.va;
@@ -314,8 +315,9 @@ static void test_lifecycle_exit(void **state)
     struct hv_domain *d = mkdom(t, "alpha", 0), *e;
     unsigned int tc;
 
-    assert_int_equal(hv->free_frames, free0 - DOM_PAGES - 1);
-    assert_int_equal(t->f.pages, 6);
+    assert_int_equal(hv->free_frames,
+                     free0 - DOM_PAGES - 1 - HV_DEFAULT_GRANT_FRAMES);
+    assert_int_equal(t->f.pages, 2 * DOM_SHARED);
     assert_int_equal(d->state, PV_DOM_CREATED);
     assert_int_equal(d->nr_conns, 0);
 
@@ -327,7 +329,8 @@ static void test_lifecycle_exit(void **state)
     hv_domain_conn_put(hv, d);
     assert_int_equal(d->state, PV_DOM_RUNNING);
     assert_int_equal(d->nr_conns, 1);
-    assert_int_equal(hv->free_frames, free0 - DOM_PAGES - 1);
+    assert_int_equal(hv->free_frames,
+                     free0 - DOM_PAGES - 1 - HV_DEFAULT_GRANT_FRAMES);
 
     tc = t->f.timers_changed;
     hv_domain_conn_put(hv, d);
@@ -338,7 +341,7 @@ static void test_lifecycle_exit(void **state)
     assert_null(d->p2m);
     assert_null(d->shinfo_pg.va);
     assert_int_equal(hv->free_frames, free0);
-    assert_int_equal(t->f.pages, 3);
+    assert_int_equal(t->f.pages, DOM_SHARED);
     assert_null(hv_domain_find(hv, 1));
     assert_null(hv_domain_find_name(hv, "alpha"));
     assert_ptr_equal(hv->dead, d);
@@ -420,7 +423,7 @@ static void test_destroy(void **state)
     assert_int_equal(c->reason, SHUTDOWN_poweroff);
 
     assert_int_equal(hv->free_frames, free0);
-    assert_int_equal(t->f.pages, 3);
+    assert_int_equal(t->f.pages, DOM_SHARED);
     assert_int_equal(hv->nr_dead, 3);
 
     /* dom0 cannot be destroyed */

@@ -1953,7 +1953,7 @@ static void test_dying_domain(void **state)
     assert_int_equal(a->evtchn[pe].state, ECS_UNBOUND);
     assert_int_equal(a->evtchn[pe].remote_dom, e->id);
     assert_true(log_has(t, "is dead: destroyed"));
-    assert_int_equal(t->f.pages, 3 * 3); /* dom0, alpha, gamma */
+    assert_int_equal(t->f.pages, 3 * DOM_SHARED); /* dom0, alpha, gamma */
 }
 
 int main(void)

@@ -136,7 +136,7 @@ static uint64_t env_now(void *ctx)
 static int env_page_alloc(void *ctx, struct hv_page *pg)
 {
     (void)ctx;
-    pg->va = calloc(1, 4096);
+    pg->va = calloc(pg->npages ? pg->npages : 1, 4096);
     pg->cookie = NULL;
     return pg->va ? 0 : -1;
 }
