@@ -51,3 +51,30 @@ if [ "$last" -gt 0 ]; then
     echo "-- across cores: server domain on cpu $last, client on cpu 0"
     pingpong "$last" 0
 fi
+
+# grants SERVER_CPU CLIENT_CPU: map/unmap through libxengnttab and a
+# vchan-style ring between two domains, each against its floor
+grants() {
+    local s c fifo line
+    s=$($pv create "gnt-server-$1-$2")
+    c=$($pv create "gnt-client-$1-$2")
+    fifo="$PROCVISOR_DIR/gfifo-$1-$2"
+    mkfifo "$fifo"
+    taskset -c "$1" $pv run "$s" -- build/bench/bench_grant server "$c" >"$fifo" &
+    exec 3<"$fifo"
+    read -r line <&3
+    set -- "$1" "$2" $line
+    taskset -c "$2" $pv run "$c" -- build/bench/bench_grant client "$s" \
+        "${3#port=}" "${4#map=}" "${5#ring=}" -c "$1"
+    exec 3<&-
+    wait
+}
+echo
+echo "== grants through libxengnttab (bench/bench_grant.c)"
+echo "-- same core: both domains, the daemon and the floors on cpu 0"
+taskset -pc 0 "$daemon" >/dev/null
+grants 0 0
+if [ "$last" -gt 0 ]; then
+    echo "-- across cores: server domain (and the floors' peers) on cpu $last, client and daemon on cpu 0"
+    grants "$last" 0
+fi

@@ -24,6 +24,10 @@
 
 /* header.flags */
 #define PV_F_REPLY 0x0001u
+#define PV_F_NOREPLY                                                           \
+    0x0002u /* a request whose reply the sender does not                       \
+               want: only GNTDEV_UNMAP and GNTALLOC_FREE,                      \
+               which cannot fail in a way it could act on */
 
 struct pv_hdr {
     uint16_t magic;   /* PV_PROTO_MAGIC */

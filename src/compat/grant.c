@@ -20,8 +20,8 @@
  *
  * Mappings are tracked here page by page, so munmap of a whole or partial
  * range, a MAP_FIXED mapping over one, or process death release what
- * Linux would release.  Mappings are MADV_DONTFORK: a child does not
- * inherit them, as a gntdev mapping is VM_DONTCOPY.
+ * Linux would release.  A forked child does not keep them (its fork
+ * handler unmaps them), as a gntdev mapping is VM_DONTCOPY.
  *
  * Locking: one lock guards all grant-device state and the mapping
  * registry (grant_lock); hypervisor calls are made with it held, so the
@@ -434,8 +434,10 @@ static void map_pages_gone(struct shim_dev *dev, struct gd_map *m,
         if (k == PV_GNTMAP_BATCH || (i == first + n && k)) {
             req->count = k;
             req->pad = 0;
-            pvc_call(&dev->conn, PV_MSG_GNTDEV_UNMAP, h,
-                     sizeof(*req) + k * sizeof(uint32_t), NULL, 0, NULL, NULL);
+            /* in order with this device's later requests; the unmap
+             * notification is sent after it, by the hypervisor */
+            pvc_post(&dev->conn, PV_MSG_GNTDEV_UNMAP, h,
+                     sizeof(*req) + k * sizeof(uint32_t));
             k = 0;
         }
     }
@@ -473,10 +475,11 @@ static void vma_forget(uintptr_t start, size_t len)
             if (v->mapped[i]) {
                 v->mapped[i] = 0;
                 v->nmapped--;
-                if (v->map) {
-                    map_pages_gone(v->dev, v->map, i, 1);
-                }
             }
+        }
+        if (v->map) {
+            /* pages already gone have no handle left: one message */
+            map_pages_gone(v->dev, v->map, lo, hi - lo);
         }
         if (v->nmapped) {
             pp = &v->next;
@@ -566,17 +569,36 @@ static void *ga_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
         *err = ENOENT;
         return MAP_FAILED;
     }
-    base = reserve(addr, len, flags);
-    if (base == MAP_FAILED) {
-        *err = errno;
-        return MAP_FAILED;
+    uint32_t pg0;
+    struct ga_alloc *a0 = alloc_at(g, off, &pg0);
+    if (a0->count - pg0 >= n && !(flags & MAP_FIXED)) {
+        /* one allocation: a duplicate of the master's pages, wherever the
+         * kernel puts it -- the same memory, with the master's write access
+         * even where the hypervisor sealed it */
+        base =
+            shim_real.mremap(a0->master + pg0 * PAGE, 0, len, MREMAP_MAYMOVE);
+        if (base == MAP_FAILED || (prot != (PROT_READ | PROT_WRITE) &&
+                                   mprotect(base, len, prot) < 0)) {
+            *err = errno == EACCES ? EACCES : EINVAL;
+            if (base != MAP_FAILED) {
+                shim_real.munmap(base, len);
+            }
+            return MAP_FAILED;
+        }
+    } else {
+        base = reserve(addr, len, flags);
+        if (base == MAP_FAILED) {
+            *err = errno;
+            return MAP_FAILED;
+        }
     }
-    for (uint64_t i = 0; i < n;) {
+    for (uint64_t i = 0; base != a0->master && i < n;) {
         uint32_t pg;
         struct ga_alloc *a = alloc_at(g, off + i * PAGE, &pg);
         uint64_t run = a->count - pg < n - i ? a->count - pg : n - i;
-        /* a duplicate of the master's pages: the same memory, with the
-         * master's write access even where the hypervisor sealed it */
+        if (i == 0 && run == n && !(flags & MAP_FIXED)) {
+            break; /* placed above */
+        }
         void *p =
             shim_real.mremap(a->master + pg * PAGE, 0, run * PAGE,
                              MREMAP_MAYMOVE | MREMAP_FIXED, base + i * PAGE);
@@ -588,7 +610,6 @@ static void *ga_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
         }
         i += run;
     }
-    madvise(base, len, MADV_DONTFORK);
     struct gvma *v = vma_new(dev, (uintptr_t)base, (uint32_t)n);
     if (!v) {
         shim_real.munmap(base, len);
@@ -642,7 +663,9 @@ static int gd_map_grant_ref(struct shim_dev *dev, uint64_t uarg)
         }
         return -ENOMEM;
     }
-    if (pvc_peek(m->refs, uarg + 16, op.count * sizeof(*m->refs))) {
+    /* libxengnttab builds a small request on its stack: the page the
+     * header came from, read without a system call */
+    if (pvc_peek_cached(m->refs, uarg + 16, op.count * sizeof(*m->refs))) {
         map_free(m);
         return -EFAULT;
     }
@@ -706,11 +729,7 @@ static void *gd_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
         *err = EINVAL;
         return MAP_FAILED;
     }
-    base = reserve(addr, len, flags);
-    if (base == MAP_FAILED) {
-        *err = errno;
-        return MAP_FAILED;
-    }
+    base = NULL; /* placed with the first pages */
     m->readonly = !(prot & PROT_WRITE);
     for (uint32_t done = 0; done < m->count;) {
         uint32_t k = m->count - done < PV_GNTMAP_BATCH ? m->count - done
@@ -737,18 +756,40 @@ static void *gd_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
             m->handles[done + i] = slot[i].handle;
             m->live++;
         }
-        /* place each run of pages that sit together in one descriptor */
+        /* place each run of pages that sit together in one descriptor:
+         * a map that is one run is one mmap, where the kernel likes */
         for (uint32_t i = 0; ok && i < k;) {
             uint32_t j = i + 1;
             while (j < k && slot[j].fd_idx == slot[i].fd_idx &&
                    slot[j].pgoff == slot[i].pgoff + (j - i)) {
                 j++;
             }
-            void *p =
-                shim_real.mmap(base + (done + i) * PAGE, (j - i) * PAGE, prot,
-                               MAP_SHARED | MAP_FIXED, fds[slot[i].fd_idx],
-                               (off_t)slot[i].pgoff * (off_t)PAGE);
-            ok = p != MAP_FAILED;
+            int fd = fds[slot[i].fd_idx];
+            off_t at = (off_t)slot[i].pgoff * (off_t)PAGE;
+            if (!base && j - i == m->count) {
+                if (flags & MAP_FIXED) {
+                    vma_forget((uintptr_t)addr, len);
+                }
+                base = shim_real.mmap(addr, len, prot,
+                                      MAP_SHARED | (flags & MAP_FIXED), fd, at);
+                ok = base != MAP_FAILED;
+                if (!ok) {
+                    base = NULL;
+                }
+            } else {
+                if (!base) {
+                    base = reserve(addr, len, flags);
+                    if (base == MAP_FAILED) {
+                        base = NULL;
+                        ok = false;
+                        break;
+                    }
+                }
+                void *p =
+                    shim_real.mmap(base + (done + i) * PAGE, (j - i) * PAGE,
+                                   prot, MAP_SHARED | MAP_FIXED, fd, at);
+                ok = p != MAP_FAILED;
+            }
             i = j;
         }
         for (int i = 0; i < nfds; i++) {
@@ -758,13 +799,14 @@ static void *gd_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
             /* any failure is EINVAL (never EAGAIN: libxengnttab would
              * retry forever), with nothing left mapped */
             map_pages_gone(dev, m, 0, m->count);
-            shim_real.munmap(base, len);
+            if (base) {
+                shim_real.munmap(base, len);
+            }
             *err = EINVAL;
             return MAP_FAILED;
         }
         done += k;
     }
-    madvise(base, len, MADV_DONTFORK);
     struct gvma *v = vma_new(dev, (uintptr_t)base, (uint32_t)n);
     if (!v) {
         map_pages_gone(dev, m, 0, m->count);
@@ -1051,13 +1093,14 @@ void *grant_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
     return r;
 }
 
-/* In a forked child, before its devices: the parent's mappings were not
- * inherited, so they hold no device here. */
+/* In a forked child, before its devices: the parent's mappings are not
+ * inherited (VM_DONTCOPY), so they go, and hold no device here. */
 void grant_atfork_mappings(void)
 {
     pthread_mutex_init(&grant_lock, NULL);
     for (struct gvma *v = vmas, *n; v; v = n) {
         n = v->next;
+        shim_real.munmap((void *)v->start, v->npages * PAGE);
         __atomic_sub_fetch(&v->dev->refs, 1, __ATOMIC_ACQ_REL);
         free(v->mapped);
         free(v);

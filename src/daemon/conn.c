@@ -32,6 +32,7 @@ struct msg_desc {
     unsigned int kinds; /* connection kinds that may send it */
     uint32_t min_len, max_len;
     msg_fn fn;
+    bool noreply_ok; /* may be sent with PV_F_NOREPLY */
 };
 
 struct conn *conn_new(struct daemon *dm, int fd, enum conn_kind kind,
@@ -163,6 +164,9 @@ int conn_reply(struct daemon *dm, struct conn *c, const struct pv_hdr *req,
     struct iovec iov[2];
     int rc;
 
+    if (req->flags & PV_F_NOREPLY) {
+        return 0;
+    }
     pv_hdr_init(&h, req->type, PV_F_REPLY, (uint32_t)len, req->seq);
     if (nfds == 0 && len <= PV_PAYLOAD_MAX) {
         /* one contiguous datagram: send() is cheaper than sendmsg() */
@@ -446,10 +450,12 @@ static const struct msg_desc msg_table[PV_MSG_TYPE_MAX] = {
                             sizeof(struct pv_port_req), m_evtchn_peer},
     [PV_MSG_GNTALLOC] = {"gntalloc", CTL | DOM, sizeof(struct pv_gntalloc_req),
                          sizeof(struct pv_gntalloc_req), m_gntalloc},
-    [PV_MSG_GNTALLOC_FREE] = {"gntalloc_free", CTL | DOM,
-                              sizeof(struct pv_gntalloc_free_req),
-                              sizeof(struct pv_gntalloc_free_req),
-                              m_gntalloc_free},
+    [PV_MSG_GNTALLOC_FREE] = {.name = "gntalloc_free",
+                              .kinds = CTL | DOM,
+                              .noreply_ok = true,
+                              .min_len = sizeof(struct pv_gntalloc_free_req),
+                              .max_len = sizeof(struct pv_gntalloc_free_req),
+                              .fn = m_gntalloc_free},
     [PV_MSG_GNT_NOTIFY] = {"gnt_notify", CTL | DOM,
                            sizeof(struct pv_gnt_notify_req),
                            sizeof(struct pv_gnt_notify_req), m_gnt_notify},
@@ -459,9 +465,12 @@ static const struct msg_desc msg_table[PV_MSG_TYPE_MAX] = {
                            sizeof(struct pv_gntmap_req) +
                                PV_GNTMAP_BATCH * sizeof(struct pv_gntref),
                            m_gntdev_map},
-    [PV_MSG_GNTDEV_UNMAP] = {"gntdev_unmap", CTL | DOM,
-                             sizeof(struct pv_gntunmap_req), PV_PAYLOAD_MAX,
-                             m_gntdev_unmap},
+    [PV_MSG_GNTDEV_UNMAP] = {.name = "gntdev_unmap",
+                             .kinds = CTL | DOM,
+                             .noreply_ok = true,
+                             .min_len = sizeof(struct pv_gntunmap_req),
+                             .max_len = PV_PAYLOAD_MAX,
+                             .fn = m_gntdev_unmap},
     [PV_MSG_GNTDEV_COPY] = {"gntdev_copy", CTL | DOM,
                             sizeof(struct pv_gntcopy_req) +
                                 sizeof(struct pv_gntcopy_seg),
@@ -490,10 +499,12 @@ void conn_handle(struct daemon *dm, struct conn *c, uint8_t *buf, size_t n,
     const struct msg_desc *md;
     bool bad;
 
-    bad = pv_hdr_check(buf, n, &h) != 0 || (h.flags & PV_F_REPLY);
+    bad = pv_hdr_check(buf, n, &h) != 0 ||
+          (h.flags & ~(uint16_t)PV_F_NOREPLY) != 0;
     md = bad ? NULL : &msg_table[h.type];
     bad = bad || !md->fn || !(md->kinds & c->kind) || h.len < md->min_len ||
           h.len > md->max_len;
+    bad = bad || ((h.flags & PV_F_NOREPLY) && !md->noreply_ok);
     /* nothing but HELLO before HELLO, and no request while blocked */
     bad = bad || (c->kind != CONN_TOKEN && !c->hello && h.type != PV_MSG_HELLO);
     bad = bad || c->waiting;

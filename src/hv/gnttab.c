@@ -32,7 +32,7 @@
 
 #define ENTRIES_PER_FRAME (XEN_PAGE_SIZE / sizeof(grant_entry_v1_t))
 #define MT_PER_FRAME      256u /* Xen's maptrack entries per frame */
-#define PIN_MAX           127u /* a counter with bit 7 set refuses pins */
+#define PIN_MAX           128u /* a counter with bit 7 set refuses pins */
 #define CMPXCHG_TRIES     5    /* then the entry is "unstable" */
 #define RESERVED_REFS     GNTTAB_NR_RESERVED_ENTRIES
 #define NO_ENTRY          UINT32_MAX
@@ -403,6 +403,19 @@ int16_t hv_gnttab_map(struct hv *hv, struct hv_domain *d, void *owner,
                 st = GNTST_general_error;
             } else {
                 mem->sealed = true;
+            }
+        } else if (!own && ro && !mem->readonly) {
+            /* the descriptor it gets can write, whatever it maps: pin it
+             * writable, so the entry says so and the granter cannot make
+             * the grant read-only under it */
+            uint64_t wmfn;
+            st = pin(hv, rd, ref, d->id, false, true, &wmfn);
+            if (st == GNTST_okay) {
+                unpin(hv, rd, ref, true);
+                ro = false;
+                flags &= ~(uint32_t)GNTMAP_readonly;
+            } else {
+                st = GNTST_general_error;
             }
         }
         if (st != GNTST_okay) {

@@ -205,6 +205,36 @@ int64_t pvc_call(struct pvc *c, uint16_t type, const void *req, size_t len,
     return pvc_call_fds(c, type, req, len, rep, cap, rep_len, fd_out, &n);
 }
 
+int pvc_post(struct pvc *c, uint16_t type, const void *req, size_t len)
+{
+    struct pv_hdr h;
+    uint8_t one[sizeof(h) + 256];
+    struct iovec iov[2];
+    int rc;
+
+    if (len > PV_PAYLOAD_MAX) {
+        return -E2BIG;
+    }
+    pthread_mutex_lock(&c->lock);
+    pv_hdr_init(&h, type, PV_F_NOREPLY, (uint32_t)len, ++c->seq);
+    if (len <= sizeof(one) - sizeof(h)) {
+        /* one contiguous datagram: send() is cheaper than sendmsg() */
+        memcpy(one, &h, sizeof(h));
+        memcpy(one + sizeof(h), req, len);
+        iov[0].iov_base = one;
+        iov[0].iov_len = sizeof(h) + len;
+        rc = pv_send(c->fd, iov, 1, NULL, 0, 0);
+    } else {
+        iov[0].iov_base = &h;
+        iov[0].iov_len = sizeof(h);
+        iov[1].iov_base = (void *)req;
+        iov[1].iov_len = len;
+        rc = pv_send(c->fd, iov, 2, NULL, 0, 0);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
 int64_t pvc_call_fds(struct pvc *c, uint16_t type, const void *req, size_t len,
                      void *rep, size_t cap, size_t *rep_len, int *fds_out,
                      int *nfds_out)

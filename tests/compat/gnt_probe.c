@@ -11,6 +11,9 @@
  *   copy DOM REF                xengnttab_grant_copy both ways
  *   share-notify DOM            share a page, clear-byte + event notify
  *   map-notify DOM REF PORT     map it with a notify, then wait to be killed
+ *   map-hold DOM REF            map one page, then obey stdin: read, write,
+ *                               unmap, quit
+ *   map-fork DOM REF            map, fork: the child must not see the page
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <xenevtchn.h>
@@ -184,6 +188,57 @@ static __attribute__((noreturn)) void map_notify(int dom, uint32_t ref,
     }
 }
 
+static int map_hold(int dom, uint32_t ref)
+{
+    xengnttab_handle *h = xengnttab_open(NULL, 0);
+    uint8_t *p =
+        xengnttab_map_grant_ref(h, (uint32_t)dom, ref, PROT_READ | PROT_WRITE);
+    char line[64];
+
+    printf("mapped=%d\n", p != NULL);
+    while (p && fgets(line, sizeof(line), stdin)) {
+        if (strncmp(line, "read", 4) == 0) {
+            printf("at128=%.15s\n", (char *)p + 128);
+        } else if (strncmp(line, "write ", 6) == 0) {
+            line[strcspn(line, "\n")] = 0;
+            memcpy(p + 128, line + 6, strnlen(line + 6, 15) + 1);
+            printf("wrote=1\n");
+        } else if (strncmp(line, "unmap", 5) == 0) {
+            printf("unmap=%d\n", xengnttab_unmap(h, p, 1));
+            p = NULL;
+        }
+    }
+    xengnttab_close(h);
+    return 0;
+}
+
+static int map_fork(int dom, uint32_t ref)
+{
+    xengnttab_handle *h = xengnttab_open(NULL, 0);
+    volatile uint8_t *p =
+        xengnttab_map_grant_ref(h, (uint32_t)dom, ref, PROT_READ);
+    int st = 0;
+    pid_t c;
+
+    printf("mapped=%d\n", p != NULL);
+    fflush(stdout);
+    if (!p) {
+        return 1;
+    }
+    c = fork();
+    if (c == 0) {
+        /* not inherited: nothing is mapped there in the child (mincore
+         * says ENOMEM; a read would fault) */
+        unsigned char vec;
+        _exit(mincore((void *)p, 4096, &vec) < 0 && errno == ENOMEM ? 0 : 1);
+    }
+    waitpid(c, &st, 0);
+    printf("child_unmapped=%d\n", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    printf("parent_read=%d\n", p[0] == 'p');
+    xengnttab_unmap(h, (void *)p, 1);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -203,6 +258,12 @@ int main(int argc, char **argv)
     if (argc >= 5 && strcmp(argv[1], "map-notify") == 0) {
         map_notify(atoi(argv[2]), (uint32_t)atoi(argv[3]),
                    (uint32_t)atoi(argv[4]));
+    }
+    if (argc >= 4 && strcmp(argv[1], "map-hold") == 0) {
+        return map_hold(atoi(argv[2]), (uint32_t)atoi(argv[3]));
+    }
+    if (argc >= 4 && strcmp(argv[1], "map-fork") == 0) {
+        return map_fork(atoi(argv[2]), (uint32_t)atoi(argv[3]));
     }
     fprintf(stderr, "usage: see the comment at the top of gnt_probe.c\n");
     return 2;
