@@ -57,6 +57,36 @@ exec 3<&-
 wait $pp
 rm -f "$fifo"
 
+step "grants: demo-share shares a page through Debian's libxengnttab (xengntshr), demo-map maps it (xengnttab)"
+sh_id=$($pv create demo-share)
+map_id=$($pv create demo-map)
+gfifo=$(mktemp -u /tmp/procvisor-demo.XXXXXX)
+mkfifo "$gfifo"
+$pv run demo-share -- build/tests/gnt_probe share-notify "$map_id" >"$gfifo" &
+gs=$!
+exec 4<"$gfifo"
+read -r gref <&4
+read -r gport <&4
+echo "demo-share granted ${gref} to d$map_id and offered event channel ${gport}"
+gout=$(mktemp /tmp/procvisor-demo.XXXXXX)
+$pv run demo-map -- build/tests/gnt_probe map-notify "$sh_id" "${gref#ref=}" \
+    "${gport#port=}" >"$gout" 2>&1 &
+gm=$!
+disown "$gm" # it is killed below: no job report
+for _ in $(seq 1 100); do
+    grep -q mapped "$gout" && break
+    sleep 0.05
+done
+sed 's/^/demo-map: /' "$gout"
+echo "\$ procvisor gnttab demo-share     # the grant, pinned writable by d$map_id"
+$pv gnttab demo-share
+echo "\$ kill -KILL <demo-map>   # its unmap notification clears a byte and sends an event"
+pkill -KILL -f "gnt_probe map-notify" 2>/dev/null || true
+sed 's/^/demo-share: /' <&4
+exec 4<&-
+wait "$gs" || true
+rm -f "$gfifo" "$gout"
+
 step "procvisor dmesg"
 $pv dmesg
 echo
