@@ -184,7 +184,11 @@ struct pv_evtchn_cell {
  * domain to one domain and returns their refs and one memfd holding them
  * (id names the allocation in FREE and NOTIFY).  gntdev: MAP maps up to
  * PV_GNTMAP_BATCH grants, all or none, and returns for each its handle and
- * where it lives (descriptor number fd_idx of this reply, page pgoff).
+ * where it lives: page pgoff of the descriptor in slot fd_idx of the
+ * connection's descriptor cache.  The cache has PV_GNTMAP_BATCH slots,
+ * empty at first; a reply carries only the descriptors it puts in the
+ * cache, the n-th into slot fill[n] (replacing, and closing, what was
+ * there), so an allocation mapped again costs no descriptor.
  */
 #define PV_GNTMAP_BATCH  64u
 #define PV_GNTCOPY_BYTES (48u * 1024u) /* data carried by one COPY */
@@ -232,6 +236,7 @@ struct pv_gntmap_rep {
     int64_t ret;
     uint32_t nfds;
     uint32_t pad;
+    uint16_t fill[PV_GNTMAP_BATCH]; /* the cache slot of each descriptor */
     /* struct pv_gntmap_slot[count] */
 };
 

@@ -93,6 +93,8 @@ struct gnt_dev {
     uint64_t next_index; /* gntalloc: never reused */
     struct ga_alloc *allocs;
     struct gd_map *maps; /* gntdev: sorted by index */
+    /* gntdev: the descriptor cache the hypervisor mirrors (proto.h) */
+    int fdcache[PV_GNTMAP_BATCH];
 };
 
 /* A range this process mapped from a grant device. */
@@ -130,6 +132,9 @@ int grant_open(struct shim_dev *dev, int flags)
         return rc;
     }
     dev->gnt = calloc(1, sizeof(struct gnt_dev));
+    for (unsigned int i = 0; dev->gnt && i < PV_GNTMAP_BATCH; i++) {
+        dev->gnt->fdcache[i] = -1;
+    }
     /* the program's descriptor is a placeholder; the connection is ours
      * and outlives it while pages are mapped */
     dev->fd = shim_real.open("/dev/null", O_RDWR | (flags & O_CLOEXEC));
@@ -180,6 +185,11 @@ void grant_release(struct shim_dev *dev)
         struct gd_map *n = g->maps->next;
         map_free(g->maps);
         g->maps = n;
+    }
+    for (unsigned int i = 0; i < PV_GNTMAP_BATCH; i++) {
+        if (g->fdcache[i] >= 0) {
+            shim_real.close(g->fdcache[i]);
+        }
     }
     free(g);
     dev->gnt = NULL;
@@ -749,8 +759,22 @@ static void *gd_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
                                  sizeof(buf), &got, fds, &nfds);
         bool ok = r == 0 && got == sizeof(*rep) + k * sizeof(*slot) &&
                   rep->nfds == (uint32_t)nfds;
+        for (int i = 0; i < nfds; i++) {
+            /* a descriptor for the cache, in the slot the reply says */
+            uint16_t f = rep->fill[i];
+            if (!ok || f >= PV_GNTMAP_BATCH) {
+                shim_real.close(fds[i]);
+                ok = false;
+                continue;
+            }
+            if (g->fdcache[f] >= 0) {
+                shim_real.close(g->fdcache[f]);
+            }
+            g->fdcache[f] = fds[i];
+        }
         for (uint32_t i = 0; ok && i < k; i++) {
-            ok = slot[i].fd_idx < nfds;
+            ok = slot[i].fd_idx < PV_GNTMAP_BATCH &&
+                 g->fdcache[slot[i].fd_idx] >= 0;
         }
         for (uint32_t i = 0; ok && i < k; i++) {
             m->handles[done + i] = slot[i].handle;
@@ -764,7 +788,7 @@ static void *gd_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
                    slot[j].pgoff == slot[i].pgoff + (j - i)) {
                 j++;
             }
-            int fd = fds[slot[i].fd_idx];
+            int fd = g->fdcache[slot[i].fd_idx];
             off_t at = (off_t)slot[i].pgoff * (off_t)PAGE;
             if (!base && j - i == m->count) {
                 if (flags & MAP_FIXED) {
@@ -791,9 +815,6 @@ static void *gd_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
                 ok = p != MAP_FAILED;
             }
             i = j;
-        }
-        for (int i = 0; i < nfds; i++) {
-            shim_real.close(fds[i]);
         }
         if (!ok) {
             /* any failure is EINVAL (never EAGAIN: libxengnttab would
@@ -1115,9 +1136,12 @@ void grant_atfork_child(struct shim_dev *dev)
 {
     uint64_t next = dev->gnt ? dev->gnt->next_index : 0;
 
-    grant_release(dev);
+    grant_release(dev); /* closes the parent's cached descriptors too */
     dev->gnt = calloc(1, sizeof(struct gnt_dev));
     if (dev->gnt) {
         dev->gnt->next_index = next;
+        for (unsigned int i = 0; i < PV_GNTMAP_BATCH; i++) {
+            dev->gnt->fdcache[i] = -1;
+        }
     }
 }

@@ -132,6 +132,7 @@ void conn_reap(struct daemon *dm)
                 hv_evtchn_close_owned(&dm->hv, d, c);
             }
         }
+        free(c->fdcache);
         epoll_ctl(dm->epfd, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
         if (c->pidfd >= 0) {

@@ -47,6 +47,8 @@ struct conn {
     bool waiting;
     bool evtchn_owner; /* attached event channel ports */
     bool gnt_owner;    /* made grants or mappings (a grant device) */
+    uint64_t *fdcache; /* GNTDEV_MAP: the mem id in each slot (0 empty) */
+    uint32_t fdcache_next;
     struct conn *next;
 };
 

@@ -9,6 +9,7 @@
  * against the payload length before anything is read.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "xen_abi.h"
@@ -112,9 +113,34 @@ void m_gnt_notify(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
 }
 
 /*
- * gntdev's mmap: map every grant or none.  The reply names, for each, a
- * descriptor (deduplicated: pages of one allocation share its memfd) and
- * the page in it.
+ * Where the client finds m's descriptor: its slot in the connection's
+ * descriptor cache, filled now (the descriptor goes with the reply) unless
+ * an earlier reply put it there.  Slots this reply already uses are kept.
+ */
+static uint16_t fdcache_slot(struct conn *c, struct hv_mem *m,
+                             const uint64_t *used, struct pv_gntmap_rep *rep,
+                             int *out)
+{
+    uint32_t k;
+
+    for (k = 0; k < PV_GNTMAP_BATCH; k++) {
+        if (c->fdcache[k] == m->id) {
+            return (uint16_t)k;
+        }
+    }
+    /* a reply uses at most PV_GNTMAP_BATCH - 1 other slots: one is free */
+    do {
+        k = c->fdcache_next++ % PV_GNTMAP_BATCH;
+    } while (used[k / 64] & (1ull << (k % 64)));
+    c->fdcache[k] = m->id;
+    rep->fill[rep->nfds] = (uint16_t)k;
+    out[rep->nfds++] = (int)(intptr_t)m->pg.cookie;
+    return (uint16_t)k;
+}
+
+/*
+ * gntdev's mmap: map every grant or none.  The reply names, for each, its
+ * handle, and its page in a descriptor of the connection's cache.
  */
 void m_gntdev_map(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                   uint8_t *p, int *fds, int nfds)
@@ -125,8 +151,9 @@ void m_gntdev_map(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
     struct pv_gntmap_slot *slot =
         (struct pv_gntmap_slot *)(dm->tx + sizeof(rep));
     struct hv_mem *mems[PV_GNTMAP_BATCH];
+    uint64_t used[(PV_GNTMAP_BATCH + 63) / 64] = {0};
     int out[PV_GNTMAP_BATCH];
-    uint32_t nout = 0, i;
+    uint32_t i;
     int16_t st = GNTST_okay;
 
     (void)fds;
@@ -141,30 +168,30 @@ void m_gntdev_map(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
         conn_reply_ret(dm, c, h, -ESRCH);
         return;
     }
+    if (!c->fdcache) {
+        c->fdcache = calloc(PV_GNTMAP_BATCH, sizeof(*c->fdcache));
+        if (!c->fdcache) {
+            conn_reply_ret(dm, c, h, -ENOMEM);
+            return;
+        }
+    }
     uint32_t flags = GNTMAP_host_map | (req.readonly ? GNTMAP_readonly : 0);
     for (i = 0; i < req.count && st == GNTST_okay; i++) {
         struct pv_gntref r;
-        struct hv_mem *m = NULL;
         uint64_t bus;
-        uint32_t idx = 0, k;
+        uint32_t idx = 0;
         memcpy(&r, p + sizeof(req) + i * sizeof(r), sizeof(r));
         memset(&slot[i], 0, sizeof(slot[i]));
+        mems[i] = NULL;
         /* gntdev passes a u32 domid: anything past domid_t is no domain */
         st = r.domid > UINT16_MAX
                  ? GNTST_bad_domain
                  : hv_gnttab_map(&dm->hv, d, c, (domid_t)r.domid, r.ref, flags,
-                                 0, &slot[i].handle, &bus, &m, &idx);
+                                 0, &slot[i].handle, &bus, &mems[i], &idx);
         slot[i].status = st;
         if (st != GNTST_okay) {
             break;
         }
-        for (k = 0; k < nout && mems[k] != m; k++) {
-        }
-        if (k == nout) {
-            mems[nout] = m;
-            out[nout++] = (int)(intptr_t)m->pg.cookie;
-        }
-        slot[i].fd_idx = (uint16_t)k;
         slot[i].pgoff = idx;
     }
     if (st != GNTST_okay) {
@@ -173,15 +200,22 @@ void m_gntdev_map(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
             hv_gnttab_unmap(&dm->hv, d, c, slot[j].handle, 0, 0);
         }
         rep.ret = -EINVAL;
-        nout = 0;
         i++; /* the failed slot's status goes back too */
     } else {
         c->gnt_owner = true;
-        rep.nfds = nout;
+        uint16_t k = 0;
+        for (uint32_t j = 0; j < i; j++) {
+            /* runs of pages of one allocation are the common case */
+            if (j == 0 || mems[j] != mems[j - 1]) {
+                k = fdcache_slot(c, mems[j], used, &rep, out);
+                used[k / 64] |= 1ull << (k % 64);
+            }
+            slot[j].fd_idx = k;
+        }
     }
     memcpy(dm->tx, &rep, sizeof(rep));
     conn_reply(dm, c, h, dm->tx, sizeof(rep) + i * sizeof(*slot), out,
-               (int)nout);
+               (int)rep.nfds);
 }
 
 void m_gntdev_unmap(struct daemon *dm, struct conn *c, const struct pv_hdr *h,

@@ -94,6 +94,7 @@ static struct hv_mem *mem_new(struct hv *hv, uint32_t npages)
         return NULL;
     }
     m->refs = 1;
+    m->id = ++hv->next_mem_id;
     return m;
 }
 

@@ -144,6 +144,7 @@ struct hv_galloc;
  */
 struct hv_mem {
     struct hv_page pg; /* npages; the hypervisor's own mapping */
+    uint64_t id;       /* unique for the hypervisor's life */
     uint32_t refs;
     domid_t owner;   /* the granting domain */
     domid_t grantee; /* the only other domain that may map it */
@@ -342,6 +343,7 @@ struct hv {
      * may have granted at once */
     uint32_t gntalloc_limit;
     uint64_t next_serial;
+    uint64_t next_mem_id;
 
     char extraversion[XEN_EXTRAVERSION_LEN];
     char commandline[1024];

@@ -131,7 +131,12 @@ struct raw_map {
     int fd;
 };
 
-/* One grant by a raw PV_MSG_GNTDEV_MAP; domid is gntdev's u32. */
+/* the raw connection's descriptor cache, mirrored as proto.h says */
+static int raw_fdcache[PV_GNTMAP_BATCH];
+static bool raw_fdcache_init;
+
+/* One grant by a raw PV_MSG_GNTDEV_MAP; domid is gntdev's u32.  The fd
+ * returned is a duplicate of the cached descriptor of its memory. */
 static struct raw_map raw_map_one(uint32_t dom, uint32_t ref, bool ro)
 {
     struct {
@@ -154,16 +159,31 @@ static struct raw_map raw_map_one(uint32_t dom, uint32_t ref, bool ro)
         m.handle = rep.s.handle;
         m.pgoff = rep.s.pgoff;
     }
-    if (nfds >= 1 && m.ret == 0 && rep.h.nfds == 1 && rep.s.fd_idx == 0) {
-        m.fd = fds[0];
-    } else if (nfds >= 1) {
-        close(fds[0]);
-        if (m.ret == 0) {
-            m.ret = -EPROTO; /* a success must bring its descriptor */
+    if (!raw_fdcache_init) {
+        for (unsigned int i = 0; i < PV_GNTMAP_BATCH; i++) {
+            raw_fdcache[i] = -1;
         }
+        raw_fdcache_init = true;
     }
-    if (nfds == 2) {
-        close(fds[1]);
+    for (int i = 0; i < nfds; i++) {
+        uint16_t f = rep.h.fill[i];
+        if (m.ret != 0 || (uint32_t)i >= rep.h.nfds || f >= PV_GNTMAP_BATCH) {
+            close(fds[i]);
+            continue;
+        }
+        if (raw_fdcache[f] >= 0) {
+            close(raw_fdcache[f]);
+        }
+        raw_fdcache[f] = fds[i];
+    }
+    if (m.ret == 0) {
+        /* a success names a cached descriptor of its memory */
+        if (got == sizeof(rep) && rep.s.fd_idx < PV_GNTMAP_BATCH &&
+            raw_fdcache[rep.s.fd_idx] >= 0) {
+            m.fd = dup(raw_fdcache[rep.s.fd_idx]);
+        } else {
+            m.ret = -EPROTO;
+        }
     }
     return m;
 }
