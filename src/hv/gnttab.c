@@ -288,7 +288,9 @@ static void unpin(struct hv *hv, struct hv_domain *rd, uint32_t ref,
         }
     }
     if (a->rd_pins == 0 && a->wr_pins == 0) {
-        entry_clear(rd, ref, GTF_reading | GTF_writing);
+        /* GTF_writing goes only with a writable pin (above): a guest's
+         * own bit stays, as in Xen */
+        entry_clear(rd, ref, GTF_reading);
         if (a->ga) {
             end_deferred(hv, rd, ref);
         }
@@ -329,8 +331,9 @@ static int16_t pin(struct hv *hv, struct hv_domain *rd, uint32_t ref,
         }
         if (mfn == HV_INVALID_MFN || mfn == 0 || mfn >= hv->nr_frames ||
             hv->frames[mfn].owner != rd->id) {
-            /* undo exactly what set_status did */
-            entry_clear(rd, ref, GTF_reading | GTF_writing);
+            /* undo what set_status did, as Xen's unlock_out_clear */
+            entry_clear(rd, ref,
+                        (uint16_t)(GTF_reading | (readonly ? 0 : GTF_writing)));
             return GNTST_bad_page;
         }
         a->mfn = mfn;
@@ -532,7 +535,6 @@ int hv_gnttab_set_notify(struct hv *hv, struct hv_domain *d, void *owner,
 {
     struct hv_maptrack *m;
 
-    (void)hv;
     if (action &
         ~(uint32_t)(UNMAP_NOTIFY_CLEAR_BYTE | UNMAP_NOTIFY_SEND_EVENT)) {
         return -EINVAL;
@@ -548,9 +550,15 @@ int hv_gnttab_set_notify(struct hv *hv, struct hv_domain *d, void *owner,
     if ((action & UNMAP_NOTIFY_CLEAR_BYTE) && (m->flags & GNTMAP_readonly)) {
         return -EINVAL;
     }
+    uint8_t old = m->notify;
+    uint32_t old_port = m->notify_port;
     m->notify = (uint8_t)action;
     m->notify_off = (uint16_t)off;
     m->notify_port = port;
+    if (old & UNMAP_NOTIFY_SEND_EVENT) {
+        /* Linux's evtchn_put of the port it replaced */
+        hv_evtchn_put_orphan(hv, d, old_port);
+    }
     return 0;
 }
 
@@ -607,6 +615,21 @@ static int16_t copy_side(struct hv *hv, struct hv_domain *d,
     return GNTST_okay;
 }
 
+/* Xen's gnttab_copy_lock_domain: a frame side must be the caller's. */
+static int16_t copy_domain(struct hv *hv, struct hv_domain *d,
+                           const struct hv_copy_side *s)
+{
+    if (s->local) {
+        return GNTST_okay;
+    }
+    if (!s->gref) {
+        return s->domid == DOMID_SELF ? GNTST_okay : GNTST_permission_denied;
+    }
+    return live_domain(hv, s->domid, d) ? GNTST_okay : GNTST_bad_domain;
+}
+
+/* Xen 4.17's order: each side's domain, then claim (pin) the source and
+ * the destination, and only then the bounds (gnttab_copy_buf). */
 int16_t hv_gnttab_copy(struct hv *hv, struct hv_domain *d,
                        const struct hv_copy_side *src,
                        const struct hv_copy_side *dst, uint16_t len)
@@ -618,18 +641,12 @@ int16_t hv_gnttab_copy(struct hv *hv, struct hv_domain *d,
     if (len == 0) {
         return GNTST_okay;
     }
-    /* the domids first (a frame side must be DOMID_SELF), then bounds */
-    if ((!src->gref && !src->local && src->domid != DOMID_SELF) ||
-        (!dst->gref && !dst->local && dst->domid != DOMID_SELF)) {
-        return GNTST_permission_denied;
+    st = copy_domain(hv, d, src);
+    if (st == GNTST_okay) {
+        st = copy_domain(hv, d, dst);
     }
-    if ((src->gref && !live_domain(hv, src->domid, d)) ||
-        (dst->gref && !live_domain(hv, dst->domid, d))) {
-        return GNTST_bad_domain;
-    }
-    if ((uint32_t)src->offset + len > XEN_PAGE_SIZE ||
-        (uint32_t)dst->offset + len > XEN_PAGE_SIZE) {
-        return GNTST_bad_copy_arg;
+    if (st != GNTST_okay) {
+        return st;
     }
     st = copy_side(hv, d, src, false, &srd, &sp);
     if (st != GNTST_okay) {
@@ -637,9 +654,14 @@ int16_t hv_gnttab_copy(struct hv *hv, struct hv_domain *d,
     }
     st = copy_side(hv, d, dst, true, &drd, &dp);
     if (st == GNTST_okay) {
-        /* a device's buffer is exactly the bytes: no offset into it */
-        memmove(dp + (dst->local ? 0 : dst->offset),
-                sp + (src->local ? 0 : src->offset), len);
+        if ((!src->local && (uint32_t)src->offset + len > XEN_PAGE_SIZE) ||
+            (!dst->local && (uint32_t)dst->offset + len > XEN_PAGE_SIZE)) {
+            st = GNTST_bad_copy_arg;
+        } else {
+            /* a device's buffer is exactly the bytes: no offset into it */
+            memmove(dp + (dst->local ? 0 : dst->offset),
+                    sp + (src->local ? 0 : src->offset), len);
+        }
         if (drd) {
             unpin(hv, drd, dst->ref, false);
         }
@@ -918,7 +940,6 @@ int hv_gntalloc_set_notify(struct hv *hv, struct hv_domain *d, void *owner,
 {
     struct hv_galloc *ga = hv_galloc_find(d, owner, id);
 
-    (void)hv;
     if (!ga || page >= ga->count || ga->page[page].state != GA_LIVE ||
         off >= XEN_PAGE_SIZE) {
         return -ENOENT;
@@ -930,9 +951,14 @@ int hv_gntalloc_set_notify(struct hv *hv, struct hv_domain *d, void *owner,
     if ((action & UNMAP_NOTIFY_SEND_EVENT) && !port_bound(d, port)) {
         return -EINVAL;
     }
+    uint8_t old = ga->page[page].notify;
+    uint32_t old_port = ga->page[page].notify_port;
     ga->page[page].notify = (uint8_t)action;
     ga->page[page].notify_off = (uint16_t)off;
     ga->page[page].notify_port = port;
+    if (old & UNMAP_NOTIFY_SEND_EVENT) {
+        hv_evtchn_put_orphan(hv, d, old_port);
+    }
     return 0;
 }
 
@@ -1178,9 +1204,7 @@ static int64_t op_set_version(struct hv_call *c, uint64_t arg, uint32_t count)
     struct gnttab_set_version op;
     int64_t rc = 0;
 
-    if (count != 1) {
-        return -EINVAL;
-    }
+    (void)count; /* not looked at, as in Xen */
     if (copy_from_guest(c->gm, &op, arg, sizeof(op))) {
         return -EFAULT;
     }
@@ -1201,9 +1225,7 @@ static int64_t op_get_version(struct hv_call *c, uint64_t arg, uint32_t count)
     struct gnttab_get_version op;
     struct hv_domain *d;
 
-    if (count != 1) {
-        return -EINVAL;
-    }
+    (void)count; /* not looked at, as in Xen */
     if (copy_from_guest(c->gm, &op, arg, sizeof(op))) {
         return -EFAULT;
     }
@@ -1231,8 +1253,8 @@ static int64_t op_get_status_frames(struct hv_call *c, uint64_t arg,
         return -EFAULT;
     }
     op.status = target(c, op.dom, &d);
-    if (op.status == GNTST_okay) {
-        op.status = GNTST_general_error; /* status frames are v2's */
+    if (op.status == GNTST_okay && op.nr_frames > 0) {
+        op.status = GNTST_general_error; /* v1 has no status frames */
     }
     return copy_to_guest(c->gm, arg, &op, sizeof(op)) ? -EFAULT : 0;
 }
@@ -1249,17 +1271,17 @@ static int64_t op_swap(struct hv_call *c, uint64_t arg, uint32_t count)
         }
         if (op.ref_a >= nr_entries(d) || op.ref_b >= nr_entries(d)) {
             op.status = GNTST_bad_gntref;
+        } else if (op.ref_a == op.ref_b) {
+            op.status = GNTST_okay; /* a no-op, before any pin check */
         } else if (d->gt.act[op.ref_a].rd_pins || d->gt.act[op.ref_a].wr_pins ||
                    d->gt.act[op.ref_b].rd_pins || d->gt.act[op.ref_b].wr_pins ||
                    d->gt.act[op.ref_a].ga || d->gt.act[op.ref_b].ga) {
             op.status = GNTST_eagain;
         } else {
-            if (op.ref_a != op.ref_b) {
-                grant_entry_v1_t *e = d->gt.shared.va, t;
-                memcpy(&t, &e[op.ref_a], sizeof(t));
-                memcpy(&e[op.ref_a], &e[op.ref_b], sizeof(t));
-                memcpy(&e[op.ref_b], &t, sizeof(t));
-            }
+            grant_entry_v1_t *e = d->gt.shared.va, t;
+            memcpy(&t, &e[op.ref_a], sizeof(t));
+            memcpy(&e[op.ref_a], &e[op.ref_b], sizeof(t));
+            memcpy(&e[op.ref_b], &t, sizeof(t));
             op.status = GNTST_okay;
         }
         if (copy_to_guest(c->gm, a, &op, sizeof(op))) {
