@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.h - a xenstored-compatible store as a pure data structure: the node
+ * tree with permissions and generation counts, transactions, watches,
+ * per-domain quotas and a request handler for <xen/io/xs_wire.h> messages.
+ *
+ * Nothing here does I/O, starts threads or keeps global state.  The caller
+ * (the daemon, or a unit test) owns the transport: it creates one struct
+ * xs_conn per client connection, hands each decoded request to xs_handle(),
+ * and drains the connection's output queue with xs_conn_pop().  xs_handle()
+ * queues exactly one reply on the requesting connection and any number of
+ * WATCH_EVENTs on any connection (the requester's included), in the order C
+ * xenstored 4.17 would send them.
+ *
+ * Every function returning int returns 0 or a negative errno.
+ */
+#ifndef PROCVISOR_XS_STORE_H
+#define PROCVISOR_XS_STORE_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xen/io/xs_wire.h>
+
+/* 4.17's default quotas (xenstored_core.c); CONTROL "quota set" changes them */
+#define XS_QUOTA_NODES        1000 /* nodes owned per unprivileged domain */
+#define XS_QUOTA_WATCHES      128  /* watches per unprivileged domain */
+#define XS_QUOTA_TRANSACTIONS 10   /* open transactions per connection */
+#define XS_QUOTA_OUTSTANDING  20   /* shown only: the transport's business */
+#define XS_QUOTA_TRANS_NODES  1024 /* nodes accessed per transaction */
+#define XS_QUOTA_MEMORY       (2 * 1024 * 1024 + 512 * 1024) /* shown only */
+#define XS_QUOTA_MEMORY_SOFT  (2 * 1024 * 1024)              /* shown only */
+#define XS_QUOTA_NODE_SIZE    2048 /* bytes of a node record */
+#define XS_QUOTA_PATH_MAX     XENSTORE_REL_PATH_MAX
+#define XS_QUOTA_PERMS        5 /* permission entries per node */
+
+/* Messages queued on one connection beyond which watch events are dropped. */
+#define XS_QUEUE_MAX 4096
+
+/* Permission bits of one entry (tools/include/xenstore_lib.h values). */
+#define XS_PERM_NONE   0x00u
+#define XS_PERM_READ   0x01u
+#define XS_PERM_WRITE  0x02u
+#define XS_PERM_OWNER  0x08u /* internal: what the owner has */
+#define XS_PERM_IGNORE 0x10u /* internal: the entry names no live domain */
+
+#define XS_DOMID_SELF 0x7FF0u
+
+struct xs_perm {
+    uint32_t id;    /* domid */
+    uint32_t perms; /* XS_PERM_* */
+};
+
+struct xs_quota {
+    int nodes, watches, transactions, outstanding, trans_nodes, memory;
+    int memory_soft, node_size, path_max, perms;
+};
+
+/* What the store asks of its embedder; every member may be NULL. */
+struct xs_store_ops {
+    /*
+     * Whether a domain exists, asked when SET_PERMS names one: entries for a
+     * missing domain are kept but ignored, a missing owner is ENOENT, and
+     * INTRODUCE of a missing domain is EINVAL.  NULL: every domain exists.
+     */
+    bool (*domain_exists)(void *opaque, unsigned int domid);
+    /* CONTROL "print" text and "log on|off" switches, for the daemon's log */
+    void (*log)(void *opaque, const char *msg);
+};
+
+/* One queued outgoing message: a reply or a WATCH_EVENT. */
+struct xs_msg {
+    struct xs_msg *next;
+    struct xsd_sockmsg hdr;
+    char body[]; /* hdr.len bytes */
+};
+
+struct xs_store;
+struct xs_conn;
+
+/*
+ * A store with 4.17's initial tree ("/", "/tool", "/tool/xenstored", all
+ * "n0") and domain 0 introduced.
+ */
+int xs_store_new(struct xs_store **out, const struct xs_store_ops *ops,
+                 void *opaque);
+/*
+ * Frees the store and every connection, watch, transaction and queued
+ * message it still has.  Returns how many of its allocations were not
+ * freed: anything but 0 is a leak.
+ */
+size_t xs_store_free(struct xs_store *s);
+
+/* The current quotas; the caller may change them. */
+struct xs_quota *xs_store_quota(struct xs_store *s);
+
+/*
+ * A connection of domain domid.  privileged: C xenstored's "not
+ * unprivileged", i.e. dom0 or a local socket: full access, no quotas.
+ */
+int xs_conn_new(struct xs_store *s, unsigned int domid, bool privileged,
+                struct xs_conn **out);
+/* Drops the connection's watches, transactions and queued output. */
+void xs_conn_free(struct xs_conn *c);
+
+/*
+ * Handles one request: hdr->len bytes at payload.  Returns 0 with exactly
+ * one reply queued on c (an XS_ERROR one included), or -E2BIG when
+ * hdr->len exceeds XENSTORE_PAYLOAD_MAX: C xenstored then drops the
+ * connection without a reply, and so must the caller.
+ */
+int xs_handle(struct xs_conn *c, const struct xsd_sockmsg *hdr,
+              const void *payload);
+
+/* The oldest queued message of c (NULL if none); free it with xs_msg_free */
+struct xs_msg *xs_conn_pop(struct xs_conn *c);
+void xs_msg_free(struct xs_store *s, struct xs_msg *m);
+size_t xs_conn_queued(const struct xs_conn *c);
+unsigned int xs_conn_domid(const struct xs_conn *c);
+
+/*
+ * A domain's life as the hypervisor sees it.  introduce: mark it introduced
+ * and fire @introduceDomain (not for domain 0), as XS_INTRODUCE does.
+ * release: as XS_RELEASE or a domain's death does in 4.17: delete the nodes
+ * it owns, drop it from other nodes' permissions and from the special
+ * paths' permissions, and fire @releaseDomain.  -ENOENT if not introduced.
+ */
+int xs_domain_introduce(struct xs_store *s, unsigned int domid);
+int xs_domain_release(struct xs_store *s, unsigned int domid);
+bool xs_domain_introduced(const struct xs_store *s, unsigned int domid);
+
+/* Consistency of the tree (children lists, owners' node counts): 0/-EIO */
+int xs_store_check(struct xs_store *s);
+/* Nodes owned by domid in the committed tree */
+int xs_domain_nodes(struct xs_store *s, unsigned int domid);
+
+/* ---- pure helpers, also used by the handler ---- */
+
+/*
+ * 4.17's is_valid_nodename(): leading '/', no trailing '/' (but "/"), no
+ * "//", only [A-Za-z0-9-/_@], and at most path_max characters after a
+ * "/local/domain/<id>/" prefix.
+ */
+bool xs_path_valid(const char *path, int path_max);
+/* The error string sent for err (a positive errno): "EINVAL" if unknown */
+const char *xs_errstr(int err);
+/*
+ * One permission entry in xenstored's form: 'n' 'r' 'w' 'b' then a number
+ * (strtol base 0, as xs_strings_to_perms()).  0 or -EINVAL.
+ */
+int xs_perm_parse(const char *str, struct xs_perm *out);
+/* "r5\0" into buf (>= 13 bytes); returns strlen or -EINVAL */
+int xs_perm_print(const struct xs_perm *p, char *buf, size_t len);
+
+#endif
