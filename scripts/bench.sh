@@ -75,6 +75,7 @@ echo "-- same core: both domains, the daemon and the floors on cpu 0"
 taskset -pc 0 "$daemon" >/dev/null
 grants 0 0
 if [ "$last" -gt 0 ]; then
-    echo "-- across cores: server domain (and the floors' peers) on cpu $last, client and daemon on cpu 0"
+    echo "-- across cores: client domain on cpu 0; server domain, daemon and the floors' peers on cpu $last"
+    taskset -pc "$last" "$daemon" >/dev/null
     grants "$last" 0
 fi
