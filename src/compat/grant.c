@@ -1136,6 +1136,11 @@ void grant_atfork_child(struct shim_dev *dev)
 {
     uint64_t next = dev->gnt ? dev->gnt->next_index : 0;
 
+    /* the masters were not inherited (MADV_DONTFORK): nothing to unmap */
+    for (struct ga_alloc *a = dev->gnt ? dev->gnt->allocs : NULL; a;
+         a = a->next) {
+        a->master = NULL;
+    }
     grant_release(dev); /* closes the parent's cached descriptors too */
     dev->gnt = calloc(1, sizeof(struct gnt_dev));
     if (dev->gnt) {

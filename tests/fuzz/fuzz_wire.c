@@ -12,48 +12,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "daemon.h"
-#include "sock.h"
+#include "fuzz_daemon.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct daemon dm;
-
-static int make_conn(enum conn_kind kind, struct hv_domain *d, struct conn **c)
-{
-    int sv[2];
-
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
-                   sv) < 0) {
-        abort();
-    }
-    *c = conn_new(&dm, sv[0], kind, d);
-    if (*c && kind != CONN_TOKEN) {
-        (*c)->hello = false;
-    }
-    return sv[1];
-}
-
-static void drain(int fd)
-{
-    uint8_t b[PV_MSG_MAX + 1];
-    int fds[PV_FDS_MAX];
-
-    for (;;) {
-        int n = PV_FDS_MAX;
-        long r = pv_recv(fd, b, sizeof(b), fds, &n, MSG_DONTWAIT);
-        for (int i = 0; i < n; i++) {
-            close(fds[i]);
-        }
-        if (r <= 0) {
-            return;
-        }
-    }
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -72,16 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int peer[3];
     uint8_t *buf;
 
-    memset(&dm, 0, sizeof(dm));
-    dm.listen_fd = dm.timer_fd = dm.clock_fd = dm.signal_fd = dm.log_fd = -1;
-    dm.epfd = epoll_create1(EPOLL_CLOEXEC);
-    dm.rx = malloc(PV_MSG_MAX + 1);
-    dm.tx = malloc(PV_MSG_MAX);
-    dm.out = malloc(PV_MSG_MAX);
-    dm.scratch = malloc(PV_PAYLOAD_MAX);
-    dm.regions = calloc(PV_REGIONS_MAX, sizeof(*dm.regions));
     env.ctx = &dm;
-    if (hv_init(&dm.hv, &env, 4096) || hv_domain_create(&dm.hv, &cfg, &d0)) {
+    fz_daemon_init(&dm, &env, 4096);
+    if (hv_domain_create(&dm.hv, &cfg, &d0)) {
         abort();
     }
     cfg.name = "fuzzee";
@@ -89,9 +46,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (hv_domain_create(&dm.hv, &cfg, &d1)) {
         abort();
     }
-    peer[0] = make_conn(CONN_DOMAIN, d1, &c[0]);
-    peer[1] = make_conn(CONN_CONTROL, NULL, &c[1]);
-    peer[2] = make_conn(CONN_TOKEN, d1, &c[2]);
+    /* HELLO is the input's to send (a token has none) */
+    peer[0] = fz_conn(&dm, CONN_DOMAIN, d1, false, &c[0]);
+    peer[1] = fz_conn(&dm, CONN_CONTROL, NULL, false, &c[1]);
+    peer[2] = fz_conn(&dm, CONN_TOKEN, d1, false, &c[2]);
     buf = malloc(PV_MSG_MAX + 1);
 
     while (size >= 3) {
@@ -106,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(buf, data, len);
         if (c[which] && !c[which]->dead) {
             conn_handle(&dm, c[which], buf, len, NULL, 0);
-            drain(peer[which]);
+            fz_drain(peer[which]);
         }
         data += len;
         size -= len;
@@ -123,20 +81,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    for (struct conn *x = dm.conns; x; x = x->next) {
-        x->dead = true;
-    }
-    conn_reap(&dm);
+    fz_daemon_fini(&dm);
     for (int i = 0; i < 3; i++) {
-        close(peer[i]);
+        if (peer[i] >= 0) {
+            close(peer[i]);
+        }
     }
-    hv_fini(&dm.hv);
     free(buf);
-    free(dm.rx);
-    free(dm.tx);
-    free(dm.out);
-    free(dm.scratch);
-    free(dm.regions);
-    close(dm.epfd);
     return 0;
 }

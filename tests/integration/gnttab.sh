@@ -34,6 +34,13 @@ b=$(pv create gnt-b)
 keep_a=$!
 "$PROCVISOR" run gnt-b -- sleep 600 &
 keep_b=$!
+# ...once they hold the domains (a slow start would let the first probe's
+# exit end its domain)
+for _ in $(seq 1 400); do
+    [ "$(field gnt-a connections)" -ge 1 ] 2>/dev/null &&
+        [ "$(field gnt-b connections)" -ge 1 ] 2>/dev/null && break
+    sleep 0.05
+done
 start_sharer gnt-a share "$b" 3 rw
 read -t 10 -r line <&3
 refs=${line#refs=}
