@@ -204,6 +204,11 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
     if (rc) {
         return rc;
     }
+    /* the store and its socket, there as soon as ctl.sock is */
+    rc = xsd_init(dm);
+    if (rc) {
+        return rc;
+    }
     dm->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     dm->epfd = epoll_create1(EPOLL_CLOEXEC);
     dm->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -224,7 +229,8 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
     if ((rc = epoll_add(dm, dm->listen_fd, &tag_listen)) ||
         (rc = epoll_add(dm, dm->timer_fd, &tag_timer)) ||
         (rc = epoll_add(dm, dm->clock_fd, &tag_clock)) ||
-        (rc = epoll_add(dm, dm->signal_fd, &tag_signal))) {
+        (rc = epoll_add(dm, dm->signal_fd, &tag_signal)) ||
+        (rc = epoll_add(dm, dm->xs_listen_fd, &tag_xs_listen))) {
         return rc;
     }
 
@@ -248,14 +254,7 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
     if (rc) {
         return rc;
     }
-    /* the store, with dom0's nodes; domains' nodes follow their life */
-    rc = xsd_init(dm);
-    if (rc) {
-        return rc;
-    }
-    if ((rc = epoll_add(dm, dm->xs_listen_fd, &tag_xs_listen))) {
-        return rc;
-    }
+    /* dom0's nodes; domains' nodes follow their life */
     xsd_domain_created(dm, d0);
     daemon_log(dm,
                "procvisord %d up in %s: tsc %" PRIu64 " Hz, %" PRIu64
