@@ -2,7 +2,8 @@
 /*
  * conn.c - connections and the message dispatch table.
  *
- * Grammar (docs/protocol.md): every connection but a token starts with
+ * Grammar (docs/protocol.md): every connection but a token (and a
+ * xenstore client, which speaks xs_wire.h: xenstore.c) starts with
  * HELLO; then requests, each answered by exactly one reply with the same
  * seq, except a hypercall that blocks (its reply comes when the vCPU
  * wakes).  A token connection carries only ATTACH, which has no reply.
