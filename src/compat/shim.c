@@ -573,6 +573,10 @@ SHIM_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
     if (in_domain && xenbus_is_store_addr(sa, len)) {
         return xenbus_connect(fd);
     }
+    if (!shim_real.connect) {
+        /* before our constructor ran */
+        return (int)syscall(SYS_connect, fd, sa, len);
+    }
     return shim_real.connect(fd, sa, len);
 }
 
