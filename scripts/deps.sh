@@ -5,7 +5,8 @@
 set -eu
 
 pkgs=(make meson ninja-build pkg-config gcc python3 libcmocka-dev libxen-dev
-      linux-libc-dev clang libclang-rt-14-dev procps util-linux)
+      linux-libc-dev clang libclang-rt-14-dev procps util-linux
+      xenstore-utils)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -17,8 +17,8 @@ if [ "$want" != "$got" ]; then
 fi
 
 hooks="__open64_2 __open_2 __openat64_2 __openat_2 __read_chk close close_range
-closefrom dup2 dup3 fcntl fcntl64 ioctl mmap mmap64 mremap munmap open open64
-openat openat64 read write"
+closefrom connect dup2 dup3 fcntl fcntl64 ioctl mmap mmap64 mremap munmap open
+open64 openat openat64 read stat stat64 write"
 want=$(echo $hooks | tr ' ' '\n' | sort)
 got=$(exported "$preload")
 if [ "$want" != "$got" ]; then

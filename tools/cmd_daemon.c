@@ -103,5 +103,6 @@ int cmd_env(int argc, char **argv)
         cli_die("runtime directory name too long");
     }
     printf("export PROCVISOR_DIR='%s'\n", dir);
+    printf("export XENSTORED_PATH='%s/xenstored.sock'\n", dir);
     return 0;
 }

@@ -108,6 +108,15 @@ int cmd_run(int argc, char **argv)
         snprintf(num, sizeof(num), "%u", r.domid);
         setenv(PV_ENV_DOMID, num, 1);
         setenv("LD_PRELOAD", ldp, 1);
+        if (r.domid == 0) {
+            /* dom0's libxenstore talks to the store's socket directly; a
+             * domU's reaches it through the preload library */
+            char dir[256], xs[300];
+            if (pvc_runtime_dir(dir, sizeof(dir)) == 0) {
+                snprintf(xs, sizeof(xs), "%s/xenstored.sock", dir);
+                setenv("XENSTORED_PATH", xs, 1);
+            }
+        }
         drop_privileges(r.domid);
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         execvp(argv[i + 2], argv + i + 2);

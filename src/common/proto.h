@@ -64,6 +64,9 @@ enum pv_msg_type {
     PV_MSG_GNTDEV_COPY = 12,  /* pv_gntcopy_req + pv_gntcopy_seg[count] +
                                  bytes -> pv_rep + s16 status[count]
                                  (padded to 8) + bytes */
+    PV_MSG_XS_ATTACH = 13,    /* 1 fd (a SOCK_STREAM socket) -> pv_rep:
+                                 a xenstore connection of the sender's
+                                 domain (docs/protocol.md, "xenstore") */
 
     /* control connection (dom0's socket) only */
     PV_MSG_CREATE = 16,  /* pv_create_req -> pv_rep (ret = domid) */

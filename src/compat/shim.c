@@ -5,8 +5,9 @@
  * section 5 lists what must be hooked and why).
  *
  * Hooked: every open variant libc exports (libxenevtchn uses __open_2,
- * Python open64/openat), ioctl, close, dup2/dup3 (fd table coherence) and
- * fork (a child must not share its parent's hypervisor connections).
+ * Python open64/openat), ioctl, close, dup2/dup3 (fd table coherence),
+ * fork (a child must not share its parent's hypervisor connections), and
+ * connect and stat for libxenstore in a domU (xenbus.c).
  * Each device descriptor is a real kernel fd: here, the socket of its own
  * connection to the hypervisor.
  */
@@ -23,6 +24,7 @@
 #include <linux/close_range.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,6 +46,8 @@ static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
 /* this process's own connection: it makes the process known to the
  * hypervisor (and so part of its domain's life) */
 static struct pvc proc_conn = {.fd = -1};
+/* set once by the constructor: a process of a domain, and of dom0 */
+static bool in_domain, in_dom0;
 
 static const struct shim_node nodes[] = {
     {"/dev/xen/privcmd", SHIM_PRIVCMD, 0},
@@ -542,6 +546,60 @@ static int connect_domain(struct pvc *c)
     return rc;
 }
 
+int shim_connect_domain(struct pvc *c)
+{
+    return connect_domain(c);
+}
+
+bool shim_in_domu(void)
+{
+    return in_domain && !in_dom0;
+}
+
+/*
+ * libxenstore in a domU (xenbus.c): connecting to the store's socket
+ * attaches to the store as the domain; stat() of that path finds a socket.
+ */
+#if defined(__USE_GNU) && !defined(__cplusplus)
+#define SOCKADDR_PTR(a) ((a).__sockaddr__)
+#else
+#define SOCKADDR_PTR(a) (a)
+#endif
+
+SHIM_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+    const struct sockaddr *sa = SOCKADDR_PTR(addr);
+
+    if (in_domain && xenbus_is_store_addr(sa, len)) {
+        return xenbus_connect(fd);
+    }
+    if (!shim_real.connect) {
+        /* before our constructor ran */
+        return (int)syscall(SYS_connect, fd, sa, len);
+    }
+    return shim_real.connect(fd, sa, len);
+}
+
+SHIM_EXPORT int stat(const char *path, struct stat *st)
+{
+    if (in_domain && xenbus_is_store_path(path)) {
+        return xenbus_stat(st);
+    }
+    if (!shim_real.stat) {
+        return fstatat(AT_FDCWD, path, st, 0); /* a glibc before 2.33 */
+    }
+    return shim_real.stat(path, st);
+}
+
+int stat64(const char *path, struct stat64 *st);
+
+SHIM_EXPORT int stat64(const char *path, struct stat64 *st)
+{
+    _Static_assert(sizeof(struct stat64) == sizeof(struct stat),
+                   "stat64 is stat on this ABI");
+    return stat(path, (struct stat *)st);
+}
+
 /*
  * In a forked child, every device connection is the parent's: give each
  * its own, on the same descriptor number, before the child uses it.
@@ -615,6 +673,8 @@ __attribute__((constructor)) static void shim_init(void)
     shim_real.mmap = dlsym(RTLD_NEXT, "mmap");
     shim_real.munmap = dlsym(RTLD_NEXT, "munmap");
     shim_real.mremap = dlsym(RTLD_NEXT, "mremap");
+    shim_real.connect = dlsym(RTLD_NEXT, "connect");
+    shim_real.stat = dlsym(RTLD_NEXT, "stat");
     pthread_atfork(NULL, NULL, atfork_child);
 
     const char *tok = getenv(PV_ENV_FD);
@@ -622,6 +682,7 @@ __attribute__((constructor)) static void shim_init(void)
         /* a domain's process: nobody else of this uid may ptrace it or read
          * its memory (DESIGN.md, security model) */
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        connect_domain(&proc_conn);
+        in_domain = true;
+        in_dom0 = connect_domain(&proc_conn) == 0 && proc_conn.domid == 0;
     }
 }

@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "xen_abi.h"
@@ -64,6 +66,8 @@ struct shim_real {
     void *(*mmap)(void *, size_t, int, int, int, off_t);
     int (*munmap)(void *, size_t);
     void *(*mremap)(void *, size_t, size_t, int, ...);
+    int (*connect)(int, const struct sockaddr *, socklen_t);
+    int (*stat)(const char *, struct stat *);
 };
 extern struct shim_real shim_real;
 
@@ -71,6 +75,18 @@ extern struct shim_real shim_real;
  * closed meanwhile by another thread stays valid until shim_dev_put. */
 struct shim_dev *shim_dev_get(int fd);
 void shim_dev_put(struct shim_dev *dev);
+
+/* Whether this process belongs to a domU (PROCVISOR_FD set and not known
+ * to be dom0): its xenstore is the domain's, through XS_ATTACH. */
+bool shim_in_domu(void);
+/* A fresh connection of this process's domain (HELLO done): 0/-errno */
+int shim_connect_domain(struct pvc *c);
+
+/* xenbus.c: libxenstore's socket for a domU process */
+bool xenbus_is_store_path(const char *path);
+bool xenbus_is_store_addr(const struct sockaddr *sa, socklen_t len);
+int xenbus_stat(struct stat *st);
+int xenbus_connect(int fd); /* 0, or -1 with errno */
 
 /* privcmd.c */
 int privcmd_open(struct shim_dev *dev);

@@ -2,7 +2,8 @@
 /*
  * conn.c - connections and the message dispatch table.
  *
- * Grammar (docs/protocol.md): every connection but a token starts with
+ * Grammar (docs/protocol.md): every connection but a token (and a
+ * xenstore client, which speaks xs_wire.h: xenstore.c) starts with
  * HELLO; then requests, each answered by exactly one reply with the same
  * seq, except a hypercall that blocks (its reply comes when the vCPU
  * wakes).  A token connection carries only ATTACH, which has no reply.
@@ -35,15 +36,28 @@ struct msg_desc {
     bool noreply_ok; /* may be sent with PV_F_NOREPLY */
 };
 
+/* The count a connection is held to: dom0's control and xenstore clients
+ * have their own caps, so domains cannot lock dom0 out. */
+static unsigned int *conn_counter(struct daemon *dm, enum conn_kind kind,
+                                  const struct hv_domain *d)
+{
+    if (kind == CONN_CONTROL) {
+        return &dm->nr_control;
+    }
+    return kind == CONN_XS && !d ? &dm->nr_xs : &dm->nr_conns;
+}
+
 struct conn *conn_new(struct daemon *dm, int fd, enum conn_kind kind,
                       struct hv_domain *d)
 {
     struct conn *c;
     struct epoll_event ev = {.events = EPOLLIN};
+    unsigned int *count = conn_counter(dm, kind, d);
+    unsigned int cap = kind == CONN_CONTROL  ? DAEMON_MAX_CONTROL
+                       : count == &dm->nr_xs ? DAEMON_MAX_XS
+                                             : dm->max_conns;
 
-    if (kind == CONN_CONTROL ? dm->nr_control >= DAEMON_MAX_CONTROL
-                             : (dm->nr_conns >= dm->max_conns ||
-                                (d && d->nr_conns >= dm->max_dom_conns))) {
+    if (*count >= cap || (d && d->nr_conns >= dm->max_dom_conns)) {
         close(fd);
         return NULL;
     }
@@ -66,11 +80,7 @@ struct conn *conn_new(struct daemon *dm, int fd, enum conn_kind kind,
     }
     c->next = dm->conns;
     dm->conns = c;
-    if (kind == CONN_CONTROL) {
-        dm->nr_control++;
-    } else {
-        dm->nr_conns++;
-    }
+    (*count)++;
     if (d) {
         hv_domain_conn_get(&dm->hv, d);
     }
@@ -116,11 +126,10 @@ void conn_reap(struct daemon *dm)
             continue;
         }
         *pp = c->next;
-        if (c->kind == CONN_CONTROL) {
-            dm->nr_control--;
-        } else {
-            dm->nr_conns--;
-        }
+        (*conn_counter(dm, c->kind, c->d))--;
+        /* before the domain may die: its store connection must not get
+         * the events of its release */
+        xsd_conn_free(dm, c);
         if (c->waiting) {
             hv_cancel_wait(&dm->hv, &c->wait);
         }
@@ -476,6 +485,7 @@ static const struct msg_desc msg_table[PV_MSG_TYPE_MAX] = {
                             sizeof(struct pv_gntcopy_req) +
                                 sizeof(struct pv_gntcopy_seg),
                             PV_PAYLOAD_MAX, m_gntdev_copy},
+    [PV_MSG_XS_ATTACH] = {"xs_attach", DOM, 0, 0, m_xs_attach},
     [PV_MSG_CREATE] = {"create", CTL, sizeof(struct pv_create_req),
                        sizeof(struct pv_create_req), ctl_create},
     [PV_MSG_DESTROY] = {"destroy", CTL, sizeof(struct pv_domid_req),
@@ -509,8 +519,9 @@ void conn_handle(struct daemon *dm, struct conn *c, uint8_t *buf, size_t n,
     /* nothing but HELLO before HELLO, and no request while blocked */
     bad = bad || (c->kind != CONN_TOKEN && !c->hello && h.type != PV_MSG_HELLO);
     bad = bad || c->waiting;
-    /* descriptors only travel with ATTACH */
-    bad = bad || (nfds && h.type != PV_MSG_ATTACH);
+    /* descriptors only travel with ATTACH and XS_ATTACH */
+    bad =
+        bad || (nfds && h.type != PV_MSG_ATTACH && h.type != PV_MSG_XS_ATTACH);
     if (bad) {
         for (int i = 0; i < nfds; i++) {
             close(fds[i]);
@@ -534,11 +545,17 @@ void conn_input(struct daemon *dm, struct conn *c)
     /* One datagram per readiness event: epoll is level-triggered, so more
      * queued messages come back in the next round, fairly interleaved with
      * other connections, and a request costs no extra empty read. */
-    /* only the token carries descriptors (and its sender's credentials);
-     * elsewhere the kernel drops any */
-    nfds = c->kind == CONN_TOKEN ? PV_FDS_MAX : 0;
+    if (c->kind == CONN_XS) {
+        xsd_input(dm, c); /* a byte stream, not datagrams */
+        return;
+    }
+    /* only the token (ATTACH, with its sender's credentials) and a process
+     * connection (XS_ATTACH) carry descriptors; elsewhere the kernel drops
+     * any */
+    nfds = c->kind == CONN_TOKEN || c->kind == CONN_DOMAIN ? PV_FDS_MAX : 0;
     n = pv_recv_cred(c->fd, dm->rx, PV_MSG_MAX + 1, nfds ? fds : NULL, &nfds,
-                     MSG_DONTWAIT, nfds ? &dm->attach_cred : NULL);
+                     MSG_DONTWAIT,
+                     c->kind == CONN_TOKEN ? &dm->attach_cred : NULL);
     if (n == -EAGAIN || (n == -EMSGSIZE && c->kind == CONN_TOKEN)) {
         return;
     }

@@ -49,6 +49,9 @@ void ctl_create(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
     cfg.max_vcpus = r.max_vcpus ? r.max_vcpus : 1;
     cfg.flags = r.flags;
     rc = hv_domain_create(&dm->hv, &cfg, &d);
+    if (rc == 0) {
+        xsd_domain_created(dm, d); /* its nodes, as xl writes them */
+    }
     conn_reply_ret(dm, c, h, rc ? rc : d->id);
 }
 

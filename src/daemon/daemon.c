@@ -25,7 +25,7 @@
 #include "daemon.h"
 
 /* epoll cookies for the daemon's own descriptors */
-static char tag_listen, tag_timer, tag_clock, tag_signal;
+static char tag_listen, tag_xs_listen, tag_timer, tag_clock, tag_signal;
 
 void daemon_log(struct daemon *dm, const char *fmt, ...)
 {
@@ -154,6 +154,7 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
     memset(dm, 0, sizeof(*dm));
     dm->listen_fd = dm->timer_fd = dm->signal_fd = dm->log_fd = -1;
     dm->spare_fd = -1;
+    dm->xs_listen_fd = -1;
     /* as many descriptors as allowed; connection caps follow from it */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -162,9 +163,8 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
         getrlimit(RLIMIT_NOFILE, &rl);
     }
     uint64_t fds = rl.rlim_cur > 1u << 20 ? 1u << 20 : rl.rlim_cur;
-    uint64_t room = fds > 2 * DAEMON_MAX_CONTROL + 64
-                        ? (fds - 2 * DAEMON_MAX_CONTROL - 64) / 2
-                        : 16;
+    uint64_t reserved = 2 * DAEMON_MAX_CONTROL + DAEMON_MAX_XS + 64;
+    uint64_t room = fds > reserved ? (fds - reserved) / 2 : 16;
     dm->max_conns =
         room < DAEMON_MAX_CONNS ? (unsigned int)room : DAEMON_MAX_CONNS;
     dm->max_dom_conns = dm->max_conns < DAEMON_MAX_DOMAIN_CONNS * 2
@@ -204,6 +204,11 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
     if (rc) {
         return rc;
     }
+    /* the store and its socket, there as soon as ctl.sock is */
+    rc = xsd_init(dm);
+    if (rc) {
+        return rc;
+    }
     dm->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     dm->epfd = epoll_create1(EPOLL_CLOEXEC);
     dm->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -224,7 +229,8 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
     if ((rc = epoll_add(dm, dm->listen_fd, &tag_listen)) ||
         (rc = epoll_add(dm, dm->timer_fd, &tag_timer)) ||
         (rc = epoll_add(dm, dm->clock_fd, &tag_clock)) ||
-        (rc = epoll_add(dm, dm->signal_fd, &tag_signal))) {
+        (rc = epoll_add(dm, dm->signal_fd, &tag_signal)) ||
+        (rc = epoll_add(dm, dm->xs_listen_fd, &tag_xs_listen))) {
         return rc;
     }
 
@@ -248,6 +254,8 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
     if (rc) {
         return rc;
     }
+    /* dom0's nodes; domains' nodes follow their life */
+    xsd_domain_created(dm, d0);
     daemon_log(dm,
                "procvisord %d up in %s: tsc %" PRIu64 " Hz, %" PRIu64
                " host pages",
@@ -302,6 +310,8 @@ int daemon_run(struct daemon *dm)
             uint64_t ticks;
             if (tag == &tag_listen) {
                 on_accept(dm);
+            } else if (tag == &tag_xs_listen) {
+                xsd_accept(dm);
             } else if (tag == &tag_timer) {
                 (void)!read(dm->timer_fd, &ticks, sizeof(ticks));
                 hv_run_timers(&dm->hv);
@@ -316,7 +326,10 @@ int daemon_run(struct daemon *dm)
                 dm->stop = true;
             } else {
                 struct conn *c = tag;
-                if (!c->dead) {
+                if (!c->dead && (evs[i].events & EPOLLOUT)) {
+                    conn_output(dm, c);
+                }
+                if (!c->dead && (evs[i].events & ~(uint32_t)EPOLLOUT)) {
                     conn_input(dm, c);
                 }
             }
@@ -339,6 +352,7 @@ void daemon_fini(struct daemon *dm)
     }
     conn_reap(dm);
     hv_fini(&dm->hv);
+    xsd_fini(dm);
     free(dm->rx);
     free(dm->tx);
     free(dm->out);

@@ -22,11 +22,29 @@
 #define DAEMON_MAX_CONNS        4096u
 #define DAEMON_MAX_DOMAIN_CONNS 1024u
 #define DAEMON_MAX_CONTROL      256u
+#define DAEMON_MAX_XS           256u /* dom0's xenstore socket clients */
+/* Output a xenstore client may leave unread before it is dropped: a
+ * reply is at most 4 KiB, so this is 128 full-size messages. */
+#define DAEMON_XS_OUT_MAX (512u * 1024u)
 
 enum conn_kind {
     CONN_CONTROL = 1, /* dom0's control socket: control ops and dom0 calls */
     CONN_DOMAIN = 2,  /* one process of a domain */
     CONN_TOKEN = 4,   /* a domain's inherited token: ATTACH only */
+    CONN_XS = 8,      /* a xenstore client: a byte stream of xs_wire.h */
+};
+
+struct xs_store;
+struct xs_conn;
+
+/* A xenstore client's transport state (xenstore.c). */
+struct xs_link {
+    struct xs_conn *xs;
+    uint8_t *in; /* one message being assembled: header + payload */
+    size_t in_len;
+    uint8_t *out; /* replies and events not yet written */
+    size_t out_len, out_off, out_cap;
+    bool pollout; /* EPOLLOUT is armed */
 };
 
 /* A reply that waits for a blocked vCPU. */
@@ -49,6 +67,7 @@ struct conn {
     bool gnt_owner;    /* made grants or mappings (a grant device) */
     uint64_t *fdcache; /* GNTDEV_MAP: the mem id in each slot (0 empty) */
     uint32_t fdcache_next;
+    struct xs_link *xl; /* CONN_XS */
     struct conn *next;
 };
 
@@ -56,8 +75,11 @@ struct daemon {
     struct hv hv;
     int epfd;
     int listen_fd;
-    int timer_fd; /* the earliest hypervisor timer */
-    int clock_fd; /* 1 Hz: re-anchor the pvclock */
+    int xs_listen_fd;        /* $PROCVISOR_DIR/xenstored.sock */
+    struct xs_store *xs;     /* the store, NULL when it could not start */
+    struct xs_conn *xs_tool; /* the toolstack's own privileged connection */
+    int timer_fd;            /* the earliest hypervisor timer */
+    int clock_fd;            /* 1 Hz: re-anchor the pvclock */
     int signal_fd;
     int log_fd;
     bool verbose;
@@ -66,6 +88,7 @@ struct daemon {
     struct conn *conns;
     unsigned int nr_conns;   /* domain and token connections */
     unsigned int nr_control; /* control connections */
+    unsigned int nr_xs;      /* dom0's xenstore socket clients */
     unsigned int max_conns;  /* from the descriptor limit */
     unsigned int max_dom_conns;
     int spare_fd;             /* given up to refuse a client at EMFILE */
@@ -102,6 +125,7 @@ struct conn *conn_new(struct daemon *dm, int fd, enum conn_kind kind,
 void conn_close(struct daemon *dm, struct conn *c);
 void conn_reap(struct daemon *dm);
 void conn_input(struct daemon *dm, struct conn *c);
+void conn_output(struct daemon *dm, struct conn *c);
 /* Handle one datagram (also the fuzzing entry point). */
 void conn_handle(struct daemon *dm, struct conn *c, uint8_t *buf, size_t n,
                  int *fds, int nfds);
@@ -144,6 +168,20 @@ void m_gntdev_copy(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                    uint8_t *p, int *fds, int nfds);
 void ctl_gnttab(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                 uint8_t *p, int *fds, int nfds);
+
+/* xenstore.c: the store, its socket and its clients */
+int xsd_init(struct daemon *dm);
+void xsd_fini(struct daemon *dm);
+void xsd_accept(struct daemon *dm);
+void xsd_input(struct daemon *dm, struct conn *c);
+/* Write what the clients have queued (after anything that may queue). */
+void xsd_flush(struct daemon *dm);
+void xsd_conn_free(struct daemon *dm, struct conn *c);
+/* A domain's nodes, as the toolstack writes and removes them. */
+void xsd_domain_created(struct daemon *dm, struct hv_domain *d);
+void xsd_domain_dead(struct daemon *dm, struct hv_domain *d);
+void m_xs_attach(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+                 uint8_t *p, int *fds, int nfds);
 
 /*
  * A wake-up a domain waits on: a pipe.  The domain holds the read end; the

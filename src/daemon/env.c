@@ -167,6 +167,11 @@ static void env_domain_kill(void *ctx, struct hv_domain *d)
     conn_kill_domain(ctx, d);
 }
 
+static void env_domain_dead(void *ctx, struct hv_domain *d)
+{
+    xsd_domain_dead(ctx, d);
+}
+
 struct signal *signal_new(bool nonblock)
 {
     struct signal *s = malloc(sizeof(*s));
@@ -240,6 +245,7 @@ const struct hv_env daemon_env_template = {
     .wake = env_wake,
     .timers_changed = env_timers_changed,
     .domain_kill = env_domain_kill,
+    .domain_dead = env_domain_dead,
     .kick = env_kick,
     .port_notify = env_port_notify,
     .port_release = env_close_handle,

@@ -370,6 +370,9 @@ static void domain_teardown(struct hv *hv, struct hv_domain *d)
             hv_reason_name(d->reason));
     /* the toolstack learns of it as of any domain exception */
     hv_send_global_virq(hv, VIRQ_DOM_EXC);
+    if (hv->env.domain_dead) {
+        hv->env.domain_dead(hv->env.ctx, d);
+    }
     /* keep the newest HV_DEAD_KEPT records; their ids stay reserved */
     if (hv->nr_dead > HV_DEAD_KEPT) {
         struct hv_domain *p = hv->dead;

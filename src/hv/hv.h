@@ -119,6 +119,8 @@ struct hv_env {
     void (*timers_changed)(void *ctx);
     /* A domain must lose its processes (destroy): close its connections. */
     void (*domain_kill)(void *ctx, struct hv_domain *d);
+    /* A domain is dead (its record is on the dead list); may be NULL. */
+    void (*domain_dead)(void *ctx, struct hv_domain *d);
     /* An upcall for v: its upcall_pending went 0 -> 1 (the vCPU's
      * pipe, in the daemon). */
     void (*kick)(void *ctx, struct hv_domain *d, struct hv_vcpu *v);

@@ -235,9 +235,9 @@ int pvc_post(struct pvc *c, uint16_t type, const void *req, size_t len)
     return rc;
 }
 
-int64_t pvc_call_fds(struct pvc *c, uint16_t type, const void *req, size_t len,
-                     void *rep, size_t cap, size_t *rep_len, int *fds_out,
-                     int *nfds_out)
+static int64_t call(struct pvc *c, uint16_t type, const void *req, size_t len,
+                    const int *fds_in, int nfds_in, void *rep, size_t cap,
+                    size_t *rep_len, int *fds_out, int *nfds_out)
 {
     int want = nfds_out ? *nfds_out : 0;
 
@@ -260,7 +260,7 @@ int64_t pvc_call_fds(struct pvc *c, uint16_t type, const void *req, size_t len,
     iov[0].iov_len = sizeof(h);
     iov[1].iov_base = (void *)req;
     iov[1].iov_len = len;
-    rc = pv_send(c->fd, iov, len ? 2 : 1, NULL, 0, 0);
+    rc = pv_send(c->fd, iov, len ? 2 : 1, fds_in, nfds_in, 0);
     if (rc) {
         pthread_mutex_unlock(&c->lock);
         return rc;
@@ -300,6 +300,19 @@ int64_t pvc_call_fds(struct pvc *c, uint16_t type, const void *req, size_t len,
     }
     pthread_mutex_unlock(&c->lock);
     return ret;
+}
+
+int64_t pvc_call_fds(struct pvc *c, uint16_t type, const void *req, size_t len,
+                     void *rep, size_t cap, size_t *rep_len, int *fds_out,
+                     int *nfds_out)
+{
+    return call(c, type, req, len, NULL, 0, rep, cap, rep_len, fds_out,
+                nfds_out);
+}
+
+int64_t pvc_call_give(struct pvc *c, uint16_t type, int fd)
+{
+    return call(c, type, NULL, 0, &fd, 1, NULL, 0, NULL, NULL, NULL);
 }
 
 /* getpid() is a system call; the pid changes only across fork */

@@ -63,6 +63,10 @@ int64_t pvc_call_fds(struct pvc *c, uint16_t type, const void *req, size_t len,
                      void *rep, size_t cap, size_t *rep_len, int *fds_out,
                      int *nfds_out);
 
+/* An empty request carrying one descriptor (a copy goes): the reply's ret
+ * or -errno. */
+int64_t pvc_call_give(struct pvc *c, uint16_t type, int fd);
+
 /* A request without a reply (PV_F_NOREPLY): it is handled in order with
  * the connection's other requests.  0 or -errno for a transport failure. */
 int pvc_post(struct pvc *c, uint16_t type, const void *req, size_t len);

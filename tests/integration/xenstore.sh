@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# xenstore.sh - the store through Debian's xenstore-utils: dom0 on the
+# socket of `procvisor env`, a domU through the preload library (relative
+# paths, its own permissions, no way to dom0's view), the nodes a domain
+# gets at creation and loses at death (@releaseDomain), watches, escapes,
+# exit codes, and hostile clients on the socket.
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v xenstore-read >/dev/null; then
+    echo "SKIP: xenstore-utils is not installed (scripts/deps.sh)"
+    exit 77
+fi
+eval "$(pv env)"
+sock="$PROCVISOR_DIR/xenstored.sock"
+out="$PROCVISOR_DIR/out"
+check "XENSTORED_PATH from procvisor env" "$XENSTORED_PATH" "$sock"
+check "the socket's mode" "$(stat -c %a "$sock")" 600
+
+# --- dom0 on the socket
+check "dom0's name" "$(xenstore-read /local/domain/0/name)" Domain-0
+check "a relative path is dom0's" "$(xenstore-read domid)" 0
+xenstore-write /test/a hello /test/b world
+check "write then read" "$(xenstore-read /test/a /test/b | tr '\n' ' ')" \
+    "hello world "
+check "list" "$(xenstore-list /test | tr '\n' ' ')" "a b "
+xenstore-exists /test/a
+check "exists" $? 0
+xenstore-exists /test/nope
+check "exists of a missing node" $? 1
+xenstore-read /test/nope 2>/dev/null
+check "read of a missing node" $? 1
+xenstore-rm /test/b
+xenstore-exists /test/b
+check "rm" $? 1
+xenstore-write /test/esc 'a\tb\x01'
+check "escapes, read back" "$(xenstore-read /test/esc)" 'a\tb\001'
+check "escapes, raw" "$(xenstore-read -R /test/esc | od -An -c | tr -s ' ')" \
+    " a \t b 001"
+xenstore-write /test/bad/ x 2>/dev/null
+check "an invalid path" $? 1
+check "ls" "$(xenstore-ls /test | tr '\n' ' ')" \
+    'a = "hello" esc = "a\tb\001" '
+# watches: the initial event, then one per change
+xenstore-watch -n 3 /test/w >"$out" &
+w=$!
+wait_for "xenstore-exists /test >/dev/null && [ -s '$out' ]"
+xenstore-write /test/w/x 1
+xenstore-rm /test/w
+wait "$w"
+check "watch events" "$(tr '\n' ' ' <"$out")" "/test/w /test/w/x /test/w "
+# `procvisor run 0` sets XENSTORED_PATH for dom0's commands
+check "run 0: XENSTORED_PATH" \
+    "$(env -u XENSTORED_PATH "$PROCVISOR" run 0 -- sh -c 'echo $XENSTORED_PATH')" \
+    "$sock"
+check "run 0: dom0's view" \
+    "$(env -u XENSTORED_PATH "$PROCVISOR" run 0 -- xenstore-read domid)" 0
+
+# --- a domain's nodes, as xl writes them
+a=$(pv create xs-a --vcpus 2)
+b=$(pv create xs-b)
+"$PROCVISOR" run xs-a -- sleep 600 &
+keep_a=$!
+"$PROCVISOR" run xs-b -- sleep 600 &
+keep_b=$!
+wait_for "[ \"\$(procs_of xs-a)\" = 1 ] && [ \"\$(procs_of xs-b)\" = 1 ]"
+D=/local/domain/$a
+check "name" "$(xenstore-read $D/name)" xs-a
+check "domid" "$(xenstore-read $D/domid)" "$a"
+check "cpus" "$(xenstore-list $D/cpu | tr '\n' ' ')" "0 1 "
+check "memory/target" "$(xenstore-read $D/memory/target)" 65536
+vm=$(xenstore-read $D/vm)
+check "the vm node" "$(xenstore-read "$vm/name")" xs-a
+check "the domain path's perms" "$(xenstore-ls -p /local/domain |
+    sed -n "s/^$a = .*(\(.*\))$/\1/p")" "n0,r$a"
+check "data's perms" "$(xenstore-ls -p $D | sed -n 's/^data = .*(\(.*\))$/\1/p')" \
+    "n$a"
+check "control/shutdown's perms" "$(xenstore-ls -p $D/control |
+    sed -n 's/^shutdown = .*(\(.*\))$/\1/p')" "n$a"
+
+# --- a domU through the preload library
+runa() { "$PROCVISOR" run xs-a -- "$@"; }
+check "domU: a relative path is its own" "$(runa xenstore-read domid)" "$a"
+check "domU: its name" "$(runa xenstore-read name)" xs-a
+check "domU: the default socket path" \
+    "$(env -u XENSTORED_PATH "$PROCVISOR" run xs-a -- xenstore-read domid)" "$a"
+check "domU: XENSTORED_RUNDIR" \
+    "$(env -u XENSTORED_PATH XENSTORED_RUNDIR=/nonexistent \
+        "$PROCVISOR" run xs-a -- xenstore-read domid)" "$a"
+check "domU: dom0's socket path gives the domain's view" \
+    "$(XENSTORED_PATH=$sock "$PROCVISOR" run xs-a -- xenstore-read domid)" "$a"
+runa xenstore-write data/k v
+check "domU: writes its data" $? 0
+check "domU: dom0 reads it" "$(xenstore-read $D/data/k)" v
+runa xenstore-write name evil 2>/dev/null
+check "domU: may not write its name" $? 1
+check "domU: name unchanged" "$(xenstore-read $D/name)" xs-a
+runa xenstore-read /local/domain/$b/name 2>/dev/null
+check "domU: may not read another domain" $? 1
+runa xenstore-write /local/domain/$b/data/k v 2>/dev/null
+check "domU: may not write another domain's data" $? 1
+runa xenstore-read /local/domain/0/name 2>/dev/null
+check "domU: may not read dom0's nodes" $? 1
+runa xenstore-ls /local/domain >/dev/null 2>&1
+check "domU: may not list the domains" $? 1
+runa xenstore-rm /test 2>/dev/null
+check "domU: may not remove dom0's nodes" $? 1
+check "domU: /test is still there" "$(xenstore-read /test/a)" hello
+runa xenstore-chmod data/k n0 2>/dev/null
+check "domU: may not give its node to dom0" $? 1
+runa xenstore-chmod data/k n$a r$b
+check "domU: may let another domain read" \
+    "$("$PROCVISOR" run xs-b -- xenstore-read /local/domain/$a/data/k)" v
+# a relative watch in the domain sees relative paths
+runa xenstore-watch -n 2 data/w >"$out" &
+w=$!
+wait_for "[ -s '$out' ]"
+xenstore-write $D/data/w/x 1
+wait "$w"
+check "domU: watch events" "$(tr '\n' ' ' <"$out")" "data/w data/w/x "
+
+# --- death: @releaseDomain, and the nodes go
+xenstore-watch -n 2 @releaseDomain >"$out" &
+w=$!
+wait_for "[ -s '$out' ]"
+vmb=$(xenstore-read /local/domain/$b/vm)
+kill "$keep_b"
+wait "$keep_b" 2>/dev/null
+wait "$w"
+check "@releaseDomain fired" "$(tr '\n' ' ' <"$out")" "@releaseDomain @releaseDomain "
+xenstore-exists /local/domain/$b
+check "the dead domain's nodes are gone" $? 1
+xenstore-exists "$vmb"
+check "its vm node is gone" $? 1
+check "the other domain's are not" "$(xenstore-read $D/data/k)" v
+
+# --- hostile clients on the socket (python3 speaks the raw wire)
+if command -v python3 >/dev/null; then
+    check "an oversized request closes the connection" "$(python3 - "$sock" <<'EOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(struct.pack("<IIII", 2, 0, 0, 4097))
+s.settimeout(5)
+print("closed" if s.recv(16) == b"" else "open")
+EOF
+)" closed
+    check "a client that never reads is dropped" "$(python3 - "$sock" <<'EOF'
+import socket, struct, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+val = b"x" * 3000
+req = b"/test/big\0" + val
+s.sendall(struct.pack("<IIII", 11, 0, 0, len(req)) + req)
+r = b"/test/big\0"
+one = struct.pack("<IIII", 2, 0, 0, len(r)) + r
+s.settimeout(10)
+try:
+    for i in range(2000):
+        s.sendall(one * 16)
+    print("still open")
+except (BrokenPipeError, ConnectionResetError):
+    print("dropped")
+EOF
+)" dropped
+    check "the store still answers" "$(xenstore-read /test/a)" hello
+fi
+
+kill "$keep_a"
+wait "$keep_a" 2>/dev/null
+
+# --- upstream's test-xenstore against the store, reported only
+T=/usr/lib/xen-4.17/bin/test-xenstore
+if [ -x "$T" ]; then
+    if timeout 120 "$T" >"$out" 2>&1; then
+        echo "note: test-xenstore passed"
+    else
+        echo "note: test-xenstore failed (not counted):"
+        tail -n 5 "$out"
+    fi
+fi
+finish
