@@ -533,6 +533,9 @@ void conn_handle(struct daemon *dm, struct conn *c, uint8_t *buf, size_t n,
         conn_close(dm, c);
         return;
     }
+    if (h.type != PV_MSG_HELLO) {
+        c->settled = true; /* descriptors came only as its first request */
+    }
     md->fn(dm, c, &h, buf + sizeof(h), fds, nfds);
 }
 
@@ -549,10 +552,13 @@ void conn_input(struct daemon *dm, struct conn *c)
         xsd_input(dm, c); /* a byte stream, not datagrams */
         return;
     }
-    /* only the token (ATTACH, with its sender's credentials) and a process
-     * connection (XS_ATTACH) carry descriptors; elsewhere the kernel drops
-     * any */
-    nfds = c->kind == CONN_TOKEN || c->kind == CONN_DOMAIN ? PV_FDS_MAX : 0;
+    /* only the token (ATTACH, with its sender's credentials) and a fresh
+     * process connection (XS_ATTACH comes right after HELLO) carry
+     * descriptors; elsewhere the kernel drops any, and a busy connection's
+     * receive needs no control buffer */
+    nfds = c->kind == CONN_TOKEN || (c->kind == CONN_DOMAIN && !c->settled)
+               ? PV_FDS_MAX
+               : 0;
     n = pv_recv_cred(c->fd, dm->rx, PV_MSG_MAX + 1, nfds ? fds : NULL, &nfds,
                      MSG_DONTWAIT,
                      c->kind == CONN_TOKEN ? &dm->attach_cred : NULL);

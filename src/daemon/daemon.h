@@ -57,8 +57,9 @@ struct conn {
     int fd;
     int pidfd; /* the peer process, for destroy; -1 when unknown */
     enum conn_kind kind;
-    bool hello; /* HELLO done */
-    bool dead;  /* close at the end of this loop iteration */
+    bool hello;   /* HELLO done */
+    bool settled; /* made a request past HELLO: no more descriptors */
+    bool dead;    /* close at the end of this loop iteration */
     struct hv_domain *d;
     domid_t domid;
     struct waiter wait; /* in use while blocked */
