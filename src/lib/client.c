@@ -347,40 +347,62 @@ int pvc_peek(void *dst, uint64_t addr, size_t len)
                : -EFAULT;
 }
 
-/* the last page a checked read found mapped, per thread */
-static __thread uint64_t peek_ok_page = 1;
+/*
+ * The pages a checked copy last found usable, per thread and direction: a
+ * range within them is copied plainly.  Two, because an argument block on
+ * the stack may cross a page boundary.
+ */
+struct page_cache {
+    uint64_t page[2];
+};
+static __thread struct page_cache peek_ok = {{1, 1}};
+static __thread struct page_cache poke_ok = {{1, 1}};
+
+static bool cache_has(const struct page_cache *pc, uint64_t addr, size_t len)
+{
+    uint64_t first = addr & ~4095ull, last = (addr + len - 1) & ~4095ull;
+
+    return len && addr + len > addr &&
+           (first == pc->page[0] || first == pc->page[1]) &&
+           (last == pc->page[0] || last == pc->page[1]);
+}
+
+static void cache_put(struct page_cache *pc, uint64_t addr, size_t len)
+{
+    uint64_t first = addr & ~4095ull, last = (addr + len - 1) & ~4095ull;
+
+    if (len && last - first <= 4096) {
+        pc->page[0] = first;
+        pc->page[1] = last;
+    }
+}
 
 int pvc_peek_cached(void *dst, uint64_t addr, size_t len)
 {
-    uint64_t page = addr & ~4095ull;
     int rc;
 
-    if (len && page == peek_ok_page && ((addr + len - 1) & ~4095ull) == page) {
+    if (cache_has(&peek_ok, addr, len)) {
         memcpy(dst, (const void *)(uintptr_t)addr, len);
         return 0;
     }
     rc = pvc_peek(dst, addr, len);
-    if (rc == 0 && len && ((addr + len - 1) & ~4095ull) == page) {
-        peek_ok_page = page;
+    if (rc == 0) {
+        cache_put(&peek_ok, addr, len);
     }
     return rc;
 }
 
-/* the last page a checked write found writable, per thread */
-static __thread uint64_t poke_ok_page = 1;
-
 int pvc_poke_cached(uint64_t addr, const void *src, size_t len)
 {
-    uint64_t page = addr & ~4095ull;
     int rc;
 
-    if (len && page == poke_ok_page && ((addr + len - 1) & ~4095ull) == page) {
+    if (cache_has(&poke_ok, addr, len)) {
         memcpy((void *)(uintptr_t)addr, src, len);
         return 0;
     }
     rc = pvc_poke(addr, src, len);
-    if (rc == 0 && len && ((addr + len - 1) & ~4095ull) == page) {
-        poke_ok_page = page;
+    if (rc == 0) {
+        cache_put(&poke_ok, addr, len);
     }
     return rc;
 }
