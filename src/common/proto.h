@@ -191,7 +191,9 @@ struct pv_evtchn_cell {
  * connection's descriptor cache.  The cache has PV_GNTMAP_BATCH slots,
  * empty at first; a reply carries only the descriptors it puts in the
  * cache, the n-th into slot fill[n] (replacing, and closing, what was
- * there), so an allocation mapped again costs no descriptor.
+ * there), so an allocation mapped again costs no descriptor.  Each slot
+ * says which memory (mem) the descriptor is; a client whose cache got out
+ * of step empties it and says so (PV_GNTMAP_RESET) on its next MAP.
  */
 #define PV_GNTMAP_BATCH  64u
 #define PV_GNTCOPY_BYTES (48u * 1024u) /* data carried by one COPY */
@@ -229,9 +231,12 @@ struct pv_gntref {
     uint32_t ref;
 };
 
+#define PV_GNTMAP_READONLY 0x1u
+#define PV_GNTMAP_RESET    0x2u /* the sender's descriptor cache is empty */
+
 struct pv_gntmap_req {
     uint32_t count;
-    uint32_t readonly;
+    uint32_t flags; /* PV_GNTMAP_* */
     /* struct pv_gntref refs[count] */
 };
 
@@ -249,8 +254,9 @@ struct pv_gntmap_slot {
     uint32_t handle;
     uint32_t pgoff;
     uint32_t pad;
+    uint64_t mem; /* which memory the cached descriptor must be */
 };
-_Static_assert(sizeof(struct pv_gntmap_slot) == 16, "pv_gntmap_slot layout");
+_Static_assert(sizeof(struct pv_gntmap_slot) == 24, "pv_gntmap_slot layout");
 
 struct pv_gntunmap_req {
     uint32_t count;

@@ -95,6 +95,8 @@ struct gnt_dev {
     struct gd_map *maps; /* gntdev: sorted by index */
     /* gntdev: the descriptor cache the hypervisor mirrors (proto.h) */
     int fdcache[PV_GNTMAP_BATCH];
+    uint64_t fdcache_mem[PV_GNTMAP_BATCH]; /* which memory each one is */
+    bool fdcache_reset; /* emptied: say so with the next MAP */
 };
 
 /* A range this process mapped from a grant device. */
@@ -110,6 +112,21 @@ struct gvma {
 
 /* guards every gnt_dev, the registry below and grant hypervisor calls */
 static pthread_mutex_t grant_lock = PTHREAD_MUTEX_INITIALIZER;
+/* this thread holds grant_lock: an allocator that calls the (hooked)
+ * munmap or mmap from inside our own malloc/free must not wait for it */
+static __thread bool grant_locked;
+
+static void grant_lock_take(void)
+{
+    pthread_mutex_lock(&grant_lock);
+    grant_locked = true;
+}
+
+static void grant_lock_give(void)
+{
+    grant_locked = false;
+    pthread_mutex_unlock(&grant_lock);
+}
 static struct gvma *vmas;
 static int nr_vmas; /* read without the lock by the munmap fast path */
 
@@ -158,6 +175,19 @@ static void alloc_free(struct ga_alloc *a)
     free(a->users);
     free(a->listed);
     free(a);
+}
+
+/* Out of step with the hypervisor's mirror: empty it, and say so. */
+static void fdcache_reset(struct gnt_dev *g)
+{
+    for (unsigned int i = 0; i < PV_GNTMAP_BATCH; i++) {
+        if (g->fdcache[i] >= 0) {
+            shim_real.close(g->fdcache[i]);
+        }
+        g->fdcache[i] = -1;
+        g->fdcache_mem[i] = 0;
+    }
+    g->fdcache_reset = true;
 }
 
 static void map_free(struct gd_map *m)
@@ -392,6 +422,36 @@ static int ga_set_notify(struct shim_dev *dev, uint64_t uarg)
                          0, NULL, NULL);
 }
 
+/* The program closed its gntalloc descriptor: the pages leave the fd (what
+ * its mappings still use lives on), as Linux's release does. */
+void grant_fd_closed(struct shim_dev *dev)
+{
+    struct ga_alloc *a, *next;
+
+    if (dev->kind != SHIM_GNTALLOC || !dev->gnt) {
+        return;
+    }
+    grant_lock_take();
+    for (a = dev->gnt->allocs; a; a = next) {
+        uint32_t last = UINT32_MAX;
+        next = a->next;
+        for (uint32_t i = 0; i < a->count; i++) {
+            if (a->listed[i]) {
+                last = i;
+            }
+        }
+        /* users_put frees the record only with its last page: that is the
+         * last listed one, if any */
+        for (uint32_t i = 0; last != UINT32_MAX && i <= last; i++) {
+            if (a->listed[i]) {
+                a->listed[i] = false;
+                users_put(dev, a, i, 1);
+            }
+        }
+    }
+    grant_lock_give();
+}
+
 /* ---- the mapping registry ---- */
 
 static struct gvma *vma_new(struct shim_dev *dev, uintptr_t start,
@@ -520,23 +580,34 @@ bool grant_maps_any(void)
 
 int grant_munmap(void *addr, size_t len)
 {
+    bool held = grant_locked;
     int r;
 
-    pthread_mutex_lock(&grant_lock);
+    if (!held) {
+        grant_lock_take();
+    }
     r = shim_real.munmap(addr, len);
     if (r == 0) {
         vma_forget((uintptr_t)addr, (len + PAGE - 1) & ~(PAGE - 1));
     }
-    pthread_mutex_unlock(&grant_lock);
+    if (!held) {
+        grant_lock_give();
+    }
     return r;
 }
 
 /* A new mapping replaced whatever was at [addr, addr+len). */
 void grant_replaced(void *addr, size_t len)
 {
-    pthread_mutex_lock(&grant_lock);
+    bool held = grant_locked;
+
+    if (!held) {
+        grant_lock_take();
+    }
     vma_forget((uintptr_t)addr, (len + PAGE - 1) & ~(PAGE - 1));
-    pthread_mutex_unlock(&grant_lock);
+    if (!held) {
+        grant_lock_give();
+    }
 }
 
 bool grant_overlaps(void *addr, size_t len)
@@ -544,11 +615,16 @@ bool grant_overlaps(void *addr, size_t len)
     uintptr_t s = (uintptr_t)addr, e = s + len;
     bool hit = false;
 
-    pthread_mutex_lock(&grant_lock);
+    bool held = grant_locked;
+    if (!held) {
+        grant_lock_take();
+    }
     for (struct gvma *v = vmas; v && !hit; v = v->next) {
         hit = v->start < e && s < v->start + v->npages * PAGE;
     }
-    pthread_mutex_unlock(&grant_lock);
+    if (!held) {
+        grant_lock_give();
+    }
     return hit;
 }
 
@@ -749,7 +825,8 @@ static void *gd_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
         int fds[PV_GNTMAP_BATCH], nfds = PV_GNTMAP_BATCH;
         size_t got = 0;
         req.h.count = k;
-        req.h.readonly = m->readonly;
+        req.h.flags = (m->readonly ? PV_GNTMAP_READONLY : 0) |
+                      (g->fdcache_reset ? PV_GNTMAP_RESET : 0);
         for (uint32_t i = 0; i < k; i++) {
             req.r[i].domid = m->refs[done + i].domid;
             req.r[i].ref = m->refs[done + i].ref;
@@ -757,8 +834,12 @@ static void *gd_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
         int64_t r = pvc_call_fds(&dev->conn, PV_MSG_GNTDEV_MAP, &req,
                                  sizeof(req.h) + k * sizeof(req.r[0]), buf,
                                  sizeof(buf), &got, fds, &nfds);
-        bool ok = r == 0 && got == sizeof(*rep) + k * sizeof(*slot) &&
-                  rep->nfds == (uint32_t)nfds;
+        bool slots = r == 0 && got == sizeof(*rep) + k * sizeof(*slot);
+        bool ok = slots && rep->nfds == (uint32_t)nfds;
+        uint64_t filled = 0;
+        if (ok) {
+            g->fdcache_reset = false; /* the hypervisor emptied its mirror */
+        }
         for (int i = 0; i < nfds; i++) {
             /* a descriptor for the cache, in the slot the reply says */
             uint16_t f = rep->fill[i];
@@ -771,14 +852,24 @@ static void *gd_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
                 shim_real.close(g->fdcache[f]);
             }
             g->fdcache[f] = fds[i];
+            filled |= 1ull << f;
         }
         for (uint32_t i = 0; ok && i < k; i++) {
-            ok = slot[i].fd_idx < PV_GNTMAP_BATCH &&
-                 g->fdcache[slot[i].fd_idx] >= 0;
+            uint16_t f = slot[i].fd_idx;
+            if (f < PV_GNTMAP_BATCH && (filled & (1ull << f))) {
+                g->fdcache_mem[f] = slot[i].mem;
+            }
+            /* the descriptor must be the memory the hypervisor means */
+            ok = f < PV_GNTMAP_BATCH && g->fdcache[f] >= 0 &&
+                 g->fdcache_mem[f] == slot[i].mem;
         }
-        for (uint32_t i = 0; ok && i < k; i++) {
+        for (uint32_t i = 0; slots && i < k; i++) {
+            /* handles the hypervisor made are ours to unmap, even now */
             m->handles[done + i] = slot[i].handle;
             m->live++;
+        }
+        if (!ok) {
+            fdcache_reset(g);
         }
         /* place each run of pages that sit together in one descriptor:
          * a map that is one run is one mmap, where the kernel likes */
@@ -914,6 +1005,14 @@ static int gd_set_notify(struct shim_dev *dev, uint64_t uarg)
     old = m->notify;
     old_port = m->notify_port;
     old_off = m->notify_off;
+    uint32_t old_pg = (uint32_t)(old_off / PAGE);
+    if (old && m->mmapped && old_pg != (op.index - m->index * PAGE) / PAGE &&
+        old_pg < m->count && m->handles[old_pg] != NO_HANDLE) {
+        /* one notification per map, as Linux: the old page's goes */
+        struct pv_gnt_notify_req off_req = {.target = m->handles[old_pg]};
+        pvc_call(&dev->conn, PV_MSG_GNT_NOTIFY, &off_req, sizeof(off_req), NULL,
+                 0, NULL, NULL);
+    }
     m->notify = op.action;
     m->notify_port = op.event_channel_port;
     m->notify_off = op.index - m->index * PAGE;
@@ -1052,7 +1151,7 @@ int grant_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
     uint64_t a = (uint64_t)(uintptr_t)arg;
     int rc;
 
-    pthread_mutex_lock(&grant_lock);
+    grant_lock_take();
     if (dev->kind == SHIM_GNTALLOC) {
         switch (req) {
         case IOCTL_GNTALLOC_ALLOC_GREF:
@@ -1088,7 +1187,7 @@ int grant_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
             rc = -ENOTTY; /* SET_MAX_GRANTS was removed too */
         }
     }
-    pthread_mutex_unlock(&grant_lock);
+    grant_lock_give();
     return rc < 0 ? fail(-rc) : rc;
 }
 
@@ -1103,11 +1202,11 @@ void *grant_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
         return MAP_FAILED;
     }
     len = (len + PAGE - 1) & ~(PAGE - 1);
-    pthread_mutex_lock(&grant_lock);
+    grant_lock_take();
     r = dev->kind == SHIM_GNTALLOC
             ? ga_mmap(dev, addr, len, prot, flags, (uint64_t)off, &err)
             : gd_mmap(dev, addr, len, prot, flags, (uint64_t)off, &err);
-    pthread_mutex_unlock(&grant_lock);
+    grant_lock_give();
     if (r == MAP_FAILED) {
         errno = err;
     }
@@ -1119,10 +1218,18 @@ void *grant_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
 void grant_atfork_mappings(void)
 {
     pthread_mutex_init(&grant_lock, NULL);
+    grant_locked = false;
     for (struct gvma *v = vmas, *n; v; v = n) {
         n = v->next;
         shim_real.munmap((void *)v->start, v->npages * PAGE);
-        __atomic_sub_fetch(&v->dev->refs, 1, __ATOMIC_ACQ_REL);
+        /* the masters were not inherited (MADV_DONTFORK) */
+        for (struct ga_alloc *a = v->dev->gnt ? v->dev->gnt->allocs : NULL; a;
+             a = a->next) {
+            a->master = NULL;
+        }
+        /* a device only a mapping held goes, with its connection: the
+         * parent's grants stay the parent's */
+        shim_dev_put(v->dev);
         free(v->mapped);
         free(v);
     }

@@ -124,6 +124,7 @@ static void table_drop(int fd)
     table_set(fd, NULL);
     pthread_mutex_unlock(&fd_lock);
     if (dev) {
+        grant_fd_closed(dev);
         shim_dev_put(dev); /* the table's reference */
     }
 }

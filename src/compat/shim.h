@@ -104,6 +104,8 @@ void evtchn_atfork_child(struct shim_dev *dev);
 /* grant.c: gntalloc and gntdev; ioctl/mmap as the kernel's (-1/errno) */
 int grant_open(struct shim_dev *dev, int flags);
 void grant_release(struct shim_dev *dev);
+/* the program's descriptor of a gntalloc device was closed */
+void grant_fd_closed(struct shim_dev *dev);
 int grant_ioctl(struct shim_dev *dev, unsigned long req, void *arg);
 void *grant_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
                  int flags, off_t off);

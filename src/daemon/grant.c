@@ -175,7 +175,12 @@ void m_gntdev_map(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
             return;
         }
     }
-    uint32_t flags = GNTMAP_host_map | (req.readonly ? GNTMAP_readonly : 0);
+    if (req.flags & PV_GNTMAP_RESET) {
+        memset(c->fdcache, 0, PV_GNTMAP_BATCH * sizeof(*c->fdcache));
+        c->fdcache_next = 0;
+    }
+    uint32_t flags = GNTMAP_host_map |
+                     ((req.flags & PV_GNTMAP_READONLY) ? GNTMAP_readonly : 0);
     for (i = 0; i < req.count && st == GNTST_okay; i++) {
         struct pv_gntref r;
         uint64_t bus;
@@ -211,6 +216,7 @@ void m_gntdev_map(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                 used[k / 64] |= 1ull << (k % 64);
             }
             slot[j].fd_idx = k;
+            slot[j].mem = mems[j]->id;
         }
     }
     memcpy(dm->tx, &rep, sizeof(rep));

@@ -565,6 +565,15 @@ static int64_t ev_op(struct hv_call *c, uint64_t cmd, union hv_evtchn_arg *u,
     case EVTCHNOP_bind_pirq:
         return -EINVAL; /* a process domain has no physical IRQs */
     case EVTCHNOP_close:
+        if (port_valid(c->d, u->close.port) &&
+            c->d->evtchn[u->close.port].owner &&
+            c->d->evtchn[u->close.port].holds) {
+            /* a device's unbind while an unmap notification holds the
+             * port: it stays bound until that fires (Linux's evtchn_put) */
+            c->d->evtchn[u->close.port].owner = NULL;
+            c->d->evtchn[u->close.port].orphan = true;
+            return 0;
+        }
         return hv_evtchn_close(c->hv, c->d, u->close.port);
     case EVTCHNOP_send:
         return hv_evtchn_send(c->hv, c->d, u->send.port);

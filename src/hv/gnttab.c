@@ -83,8 +83,12 @@ static struct hv_domain *live_domain(struct hv *hv, domid_t id,
 
 static struct hv_mem *mem_new(struct hv *hv, uint32_t npages)
 {
-    struct hv_mem *m = calloc(1, sizeof(*m));
+    struct hv_mem *m;
 
+    if (hv->nr_mems >= HV_MAX_MEMS) {
+        return NULL;
+    }
+    m = calloc(1, sizeof(*m));
     if (!m) {
         return NULL;
     }
@@ -95,6 +99,7 @@ static struct hv_mem *mem_new(struct hv *hv, uint32_t npages)
     }
     m->refs = 1;
     m->id = ++hv->next_mem_id;
+    hv->nr_mems++;
     return m;
 }
 
@@ -103,6 +108,7 @@ void hv_mem_put(struct hv *hv, struct hv_mem *m)
     if (m && --m->refs == 0) {
         hv->env.page_free(hv->env.ctx, &m->pg);
         free(m);
+        hv->nr_mems--;
     }
 }
 
@@ -291,6 +297,8 @@ static void unpin(struct hv *hv, struct hv_domain *rd, uint32_t ref,
         /* GTF_writing goes only with a writable pin (above): a guest's
          * own bit stays, as in Xen */
         entry_clear(rd, ref, GTF_reading);
+        hv_mem_put(hv, a->mem);
+        a->mem = NULL;
         if (a->ga) {
             end_deferred(hv, rd, ref);
         }
@@ -338,6 +346,14 @@ static int16_t pin(struct hv *hv, struct hv_domain *rd, uint32_t ref,
         }
         a->mfn = mfn;
         a->domid = ld;
+        a->mem = hv->frames[mfn].mem;
+        a->mem_idx = hv->frames[mfn].mem_idx;
+        if (a->mem) {
+            a->mem->refs++;
+        }
+    } else if (hv->frames[a->mfn].owner != rd->id) {
+        /* the granter gave the frame back while it was pinned */
+        return GNTST_bad_page;
     }
     if (readonly) {
         a->rd_pins++;
@@ -357,7 +373,6 @@ int16_t hv_gnttab_map(struct hv *hv, struct hv_domain *d, void *owner,
 {
     struct hv_domain *rd;
     struct hv_maptrack *m;
-    struct hv_frame *f;
     bool ro = (flags & GNTMAP_readonly) != 0;
     uint64_t mfn;
     uint32_t h;
@@ -385,7 +400,7 @@ int16_t hv_gnttab_map(struct hv *hv, struct hv_domain *d, void *owner,
     if (st != GNTST_okay) {
         goto fail;
     }
-    f = &hv->frames[mfn];
+    struct hv_active *act = &rd->gt.act[ref];
     if (owner) {
         /*
          * A device wants the memory.  Beyond Xen's checks: the memory must
@@ -393,7 +408,7 @@ int16_t hv_gnttab_map(struct hv *hv, struct hv_domain *d, void *owner,
          * map asks for, so the descriptor it gets gives no more than the
          * grant does.
          */
-        struct hv_mem *mem = f->mem;
+        struct hv_mem *mem = act->mem;
         bool own = rd == d;
         if (!mem) {
             st = GNTST_bad_page;
@@ -435,9 +450,9 @@ int16_t hv_gnttab_map(struct hv *hv, struct hv_domain *d, void *owner,
     m->mfn = mfn;
     m->host_addr = host_addr;
     m->owner = owner;
-    if (f->mem) {
-        m->mem = f->mem;
-        m->mem_idx = f->mem_idx;
+    if (act->mem) {
+        m->mem = act->mem;
+        m->mem_idx = act->mem_idx;
         m->mem->refs++;
     }
     *handle = h;
@@ -450,6 +465,22 @@ int16_t hv_gnttab_map(struct hv *hv, struct hv_domain *d, void *owner,
 fail:
     mt_put(d, h);
     return st;
+}
+
+/* An unmap notification takes (and gives back) a hold on its port. */
+static void port_hold(struct hv_domain *d, uint32_t port)
+{
+    if (d->evtchn && port <= d->max_evtchn) {
+        d->evtchn[port].holds++;
+    }
+}
+
+static void port_unhold(struct hv *hv, struct hv_domain *d, uint32_t port)
+{
+    if (d->evtchn && port <= d->max_evtchn && d->evtchn[port].holds) {
+        d->evtchn[port].holds--;
+        hv_evtchn_put_orphan(hv, d, port);
+    }
 }
 
 /* The mapping goes: notifications first (gntdev's order: the byte is
@@ -476,29 +507,13 @@ static void mt_release(struct hv *hv, struct hv_domain *d, uint32_t h)
     mt_put(d, h);
     if (notify & UNMAP_NOTIFY_SEND_EVENT) {
         hv_evtchn_send(hv, d, m->notify_port);
-        hv_evtchn_put_orphan(hv, d, m->notify_port);
+        port_unhold(hv, d, m->notify_port);
     }
 }
 
 bool hv_gnttab_notify_holds(struct hv_domain *d, uint32_t port)
 {
-    for (uint32_t h = 0; h < d->gt.mt_size; h++) {
-        const struct hv_maptrack *m = &d->gt.mt[h];
-        if (m->used && (m->notify & UNMAP_NOTIFY_SEND_EVENT) &&
-            m->notify_port == port) {
-            return true;
-        }
-    }
-    for (const struct hv_galloc *ga = d->gt.gallocs; ga; ga = ga->next) {
-        for (uint32_t i = 0; i < ga->count; i++) {
-            if (ga->page[i].state == GA_LIVE &&
-                (ga->page[i].notify & UNMAP_NOTIFY_SEND_EVENT) &&
-                ga->page[i].notify_port == port) {
-                return true;
-            }
-        }
-    }
-    return false;
+    return d->evtchn && port <= d->max_evtchn && d->evtchn[port].holds > 0;
 }
 
 int16_t hv_gnttab_unmap(struct hv *hv, struct hv_domain *d, void *owner,
@@ -555,9 +570,12 @@ int hv_gnttab_set_notify(struct hv *hv, struct hv_domain *d, void *owner,
     m->notify = (uint8_t)action;
     m->notify_off = (uint16_t)off;
     m->notify_port = port;
+    if (action & UNMAP_NOTIFY_SEND_EVENT) {
+        port_hold(d, port);
+    }
     if (old & UNMAP_NOTIFY_SEND_EVENT) {
         /* Linux's evtchn_put of the port it replaced */
-        hv_evtchn_put_orphan(hv, d, old_port);
+        port_unhold(hv, d, old_port);
     }
     return 0;
 }
@@ -606,12 +624,14 @@ static int16_t copy_side(struct hv *hv, struct hv_domain *d,
     if (st != GNTST_okay) {
         return st;
     }
-    if (!hv->frames[mfn].mem) {
+    /* the memory pinned, not whatever the frame holds now */
+    struct hv_active *a = &rd->gt.act[s->ref];
+    if (!a->mem) {
         unpin(hv, rd, s->ref, !dest);
         return GNTST_bad_page;
     }
     *rd_out = rd;
-    *p = mem_page(hv->frames[mfn].mem, hv->frames[mfn].mem_idx);
+    *p = mem_page(a->mem, a->mem_idx);
     return GNTST_okay;
 }
 
@@ -731,18 +751,21 @@ static void write_entry(struct hv_domain *d, uint32_t ref, domid_t domid,
         __ATOMIC_RELEASE);
 }
 
-/* Try to end access to an entry (Linux's end_foreign_access_ref, v1). */
+/*
+ * End access to a gntalloc entry (Linux's end_foreign_access_ref) unless the
+ * hypervisor has it pinned.  The hypervisor's own pins decide, not the
+ * entry's bits: a domain that sets GTF_reading in its own entry cannot keep
+ * a freed page (and its memory in the daemon) alive forever.
+ */
 static bool end_access(struct hv_domain *d, uint32_t ref)
 {
     grant_entry_v1_t *e = (grant_entry_v1_t *)d->gt.shared.va + ref;
-    uint16_t f = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+    const struct hv_active *a = &d->gt.act[ref];
 
-    do {
-        if (f & (GTF_reading | GTF_writing)) {
-            return false;
-        }
-    } while (!__atomic_compare_exchange_n(&e->flags, &f, 0, false,
-                                          __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+    if (a->rd_pins || a->wr_pins) {
+        return false;
+    }
+    __atomic_store_n(&e->flags, 0, __ATOMIC_SEQ_CST);
     return true;
 }
 
@@ -907,7 +930,7 @@ static void galloc_page_free(struct hv *hv, struct hv_domain *d,
     ga->page[i].notify = 0;
     if (notify & UNMAP_NOTIFY_SEND_EVENT) {
         hv_evtchn_send(hv, d, ga->page[i].notify_port);
-        hv_evtchn_put_orphan(hv, d, ga->page[i].notify_port);
+        port_unhold(hv, d, ga->page[i].notify_port);
     }
     ga->page[i].state = GA_DEFERRED;
     d->gt.ga_pages--;
@@ -956,8 +979,11 @@ int hv_gntalloc_set_notify(struct hv *hv, struct hv_domain *d, void *owner,
     ga->page[page].notify = (uint8_t)action;
     ga->page[page].notify_off = (uint16_t)off;
     ga->page[page].notify_port = port;
+    if (action & UNMAP_NOTIFY_SEND_EVENT) {
+        port_hold(d, port);
+    }
     if (old & UNMAP_NOTIFY_SEND_EVENT) {
-        hv_evtchn_put_orphan(hv, d, old_port);
+        port_unhold(hv, d, old_port);
     }
     return 0;
 }
@@ -1021,6 +1047,9 @@ void hv_gnttab_fini(struct hv *hv, struct hv_domain *d)
 {
     struct hv_gnttab *gt = &d->gt;
 
+    for (size_t i = 0; gt->act && i < nr_entries(d); i++) {
+        hv_mem_put(hv, gt->act[i].mem);
+    }
     if (gt->shared.va) {
         hv->env.page_free(hv->env.ctx, &gt->shared);
     }

@@ -38,9 +38,12 @@
 #define HV_MAX_MAPTRACK         16384u /* frames of 256 handles: 4 Mi maps */
 #define HV_DEFAULT_GNTALLOC     1024u  /* Linux gntalloc's `limit` */
 #define HV_MAX_GNTALLOC         16000u /* ids of one call fit a reply */
-#define HV_DEFAULT_EVTCHN       1023u
-#define HV_DEFAULT_MEMORY_KIB   (64u * 1024u)
-#define HV_MAX_EVTCHN_2L        4096u
+#define HV_MAX_MEMS                                                            \
+    8192u /* live gntalloc allocations, all                                    \
+             domains: the daemon's descriptors */
+#define HV_DEFAULT_EVTCHN     1023u
+#define HV_DEFAULT_MEMORY_KIB (64u * 1024u)
+#define HV_MAX_EVTCHN_2L      4096u
 /* ports a domain may hand to devices: each costs the daemon a pipe and a
  * page, so one domain cannot spend everyone's descriptors */
 #define HV_MAX_ATTACHED 256u
@@ -81,8 +84,10 @@ struct hv_evtchn {
     uint32_t gen;         /* changes whenever the port's binding does */
     void *notifier;       /* a device's wake-up (the daemon's pipe), or NULL */
     void *owner;          /* the device that attached it */
-    bool orphan; /* its device went; an unmap notification still holds it */
-    struct hv_page cell; /* with a notifier: struct pv_evtchn_cell */
+    bool orphan;          /* its device went; an unmap notification holds it */
+    uint32_t holds;       /* unmap notifications that will send on it (Linux's
+                             evtchn_get references) */
+    struct hv_page cell;  /* with a notifier: struct pv_evtchn_cell */
 };
 
 /* Any EVTCHNOP argument block. */
@@ -157,10 +162,14 @@ struct hv_mem {
 /* Xen's active grant entry: one per ref of the granting domain, the
  * hypervisor's own record of who pins it. */
 struct hv_active {
-    uint16_t rd_pins;     /* read-only host mappings and copies in progress */
-    uint16_t wr_pins;     /* writable ones */
-    domid_t domid;        /* the pinning domain, while pins != 0 */
-    uint64_t mfn;         /* the frame pinned */
+    uint16_t rd_pins;   /* read-only host mappings and copies in progress */
+    uint16_t wr_pins;   /* writable ones */
+    domid_t domid;      /* the pinning domain, while pins != 0 */
+    uint64_t mfn;       /* the frame pinned */
+    struct hv_mem *mem; /* its memory when first pinned (a reference):
+                           what every pin reaches, whatever happens to
+                           the frame meanwhile */
+    uint32_t mem_idx;
     struct hv_galloc *ga; /* the gntalloc record that owns this ref */
     uint32_t ga_idx;
 };
@@ -346,6 +355,8 @@ struct hv {
     uint32_t gntalloc_limit;
     uint64_t next_serial;
     uint64_t next_mem_id;
+    uint32_t nr_mems; /* live struct hv_mem: each is a memfd and a mapping
+                         in the daemon */
 
     char extraversion[XEN_EXTRAVERSION_LEN];
     char commandline[1024];

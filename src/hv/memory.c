@@ -129,6 +129,10 @@ static int remove_page(struct hv *hv, struct hv_domain *d, uint64_t gmfn)
         }
         gpfn = hv->frames[mfn].gpfn;
     }
+    if (hv->frames[mfn].mem) {
+        /* shared through gntalloc: its grant must end first */
+        return -EBUSY;
+    }
     if (gpfn < d->p2m_size && d->p2m[gpfn] == mfn) {
         d->p2m[gpfn] = HV_INVALID_MFN;
     }
@@ -335,7 +339,10 @@ static int64_t add_to_physmap(struct hv_call *c, uint64_t start, uint64_t arg)
     }
     /* whatever RAM was at gpfn goes back to the heap, as in Xen */
     if (old != HV_INVALID_MFN) {
-        remove_page(c->hv, d, x.gpfn);
+        int rc = remove_page(c->hv, d, x.gpfn);
+        if (rc) {
+            return rc; /* a page shared through gntalloc stays */
+        }
     }
     /* the page moves if it was mapped elsewhere */
     if (d->shinfo_gpfn != HV_INVALID_GPFN) {

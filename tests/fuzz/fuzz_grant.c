@@ -681,7 +681,7 @@ static void record(struct input *in, int depth)
         } req;
         c = u8(in);
         req.h.count = 1 + u8(in) % PV_GNTMAP_BATCH;
-        req.h.readonly = u8(in) & 1;
+        req.h.flags = u8(in) & 3;
         for (uint32_t i = 0; i < req.h.count; i++) {
             req.r[i].domid = domsel(u8(in));
             req.r[i].ref = u16(in);

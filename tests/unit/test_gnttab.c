@@ -1667,7 +1667,7 @@ static void test_gntalloc_free_deferred(void **state)
                      GNTST_okay);
     assert_true(mem == ga->mem);
     assert_int_equal(idx, 0);
-    assert_int_equal(mem->refs, 4); /* record, two frames, the map */
+    assert_int_equal(mem->refs, 5); /* record, two frames, the map, the pin */
     assert_int_equal(eflags(a, refs[0]), PINNED_RW);
     assert_int_equal(a->gt.act[refs[0]].wr_pins, 1);
 
