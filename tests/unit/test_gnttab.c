@@ -2243,6 +2243,84 @@ static void test_mapper_dies(void **state)
  * no-op; either ref out of the current table is bad_gntref; either pinned
  * (or held by a gntalloc allocation) is eagain with nothing swapped; a
  * batch gets a status per op. */
+/* decrease_reservation of one gpfn of d: the extents done */
+static int64_t give_back(struct t *t, struct hv_domain *d, uint64_t gpfn)
+{
+    struct xen_memory_reservation r;
+    xen_pfn_t list[1] = {gpfn};
+
+    memset(&r, 0, sizeof(r));
+    r.extent_start.p = (xen_pfn_t *)(uintptr_t)0x4000;
+    r.nr_extents = 1;
+    r.domid = DOMID_SELF;
+    gm_clear(t);
+    gm_add(t, 0x1000, &r, sizeof(r), GM_IN);
+    gm_add(t, 0x4000, list, sizeof(list), GM_IN);
+    return hc(t, d, __HYPERVISOR_memory_op, XENMEM_decrease_reservation, 0x1000,
+              0);
+}
+
+/*
+ * A pin holds the memory it pinned, not the frame number: a granter that
+ * gives a pinned frame back cannot make later pins, maps or copies reach
+ * whatever the frame holds next; and a page shared through gntalloc
+ * cannot be given back while it is allocated.
+ */
+static void test_pinned_frame_given_back(void **state)
+{
+    struct t *t = *state;
+    struct hv_domain *a = mkdom(t, "a", 0), *b = mkdom(t, "b", 0);
+    struct hv_copy_side s, d;
+    uint32_t refs[1], h, h2;
+    uint8_t buf[8];
+
+    galloc(t, a, DEV_A, b->id, true, 1, refs);
+    struct hv_galloc *ga = a->gt.gallocs;
+    assert_int_equal(dmap(t, b, DEV_B, a->id, refs[0], MAP_RW, &h, NULL, NULL),
+                     GNTST_okay);
+    /* the gntalloc page stays: nothing given back */
+    assert_int_equal(give_back(t, a, ga->page[0].gpfn), 0);
+    assert_non_null(t->hv.frames[ga_mfn(a, ga, 0)].mem);
+
+    /* plain RAM pinned by a hypercall map, then given back */
+    grant(a, 100, b->id, RAM_GPFN, PERMIT);
+    uint64_t bus;
+    assert_int_equal(hv_gnttab_map(&t->hv, b, NULL, a->id, 100, MAP_RW, 0, &h2,
+                                   &bus, NULL, NULL),
+                     GNTST_okay);
+    uint64_t mfn = a->p2m[RAM_GPFN];
+    assert_int_equal(give_back(t, a, RAM_GPFN), 1);
+    assert_int_equal(t->hv.frames[mfn].owner, DOMID_INVALID);
+    /* the frame is someone else's now: a's own later gntalloc may even get
+     * memory there; the pin still reaches no memory at all */
+    s = gref_side(a->id, 100, 0);
+    d = (struct hv_copy_side){.local = buf};
+    assert_int_equal(hv_gnttab_copy(&t->hv, b, &s, &d, sizeof(buf)),
+                     GNTST_bad_page);
+    assert_int_equal(dmap(t, b, DEV_B, a->id, 100, MAP_RW, NULL, NULL, NULL),
+                     GNTST_bad_page);
+    assert_int_equal(hv_gnttab_unmap(&t->hv, b, NULL, h2, 0, 0), GNTST_okay);
+    assert_int_equal(hv_gnttab_unmap(&t->hv, b, DEV_B, h, 0, 0), GNTST_okay);
+}
+
+/* A granter that sets Xen's bits in its own entry cannot keep a freed
+ * gntalloc page (and its memory) alive: the hypervisor's pins decide. */
+static void test_freed_page_ignores_guest_bits(void **state)
+{
+    struct t *t = *state;
+    struct hv_domain *a = mkdom(t, "a", 0), *b = mkdom(t, "b", 0);
+    uint32_t refs[1];
+    int pages0 = t->f.pages;
+    struct hv_galloc *ga = galloc(t, a, DEV_A, b->id, true, 1, refs);
+    uint64_t id = ga->id;
+
+    ent(a, refs[0])->flags |= GTF_reading | GTF_writing;
+    assert_int_equal(hv_gntalloc_free(&t->hv, a, DEV_A, id, 0, 1), 0);
+    assert_null(hv_galloc_find(a, DEV_A, id));
+    assert_int_equal(eflags(a, refs[0]), 0);
+    assert_int_equal(t->f.pages, pages0);
+}
+
 static void test_swap(void **state)
 {
     struct t *t = *state;
@@ -2558,6 +2636,8 @@ int main(void)
         TD(test_granter_destroyed),
         TD(test_mapper_dies),
         TD(test_swap),
+        TD(test_pinned_frame_given_back),
+        TD(test_freed_page_ignores_guest_bits),
         TD(test_notify_holds_orphan_port),
         TD(test_swap_same_ref_pinned),
         TD(test_version_ops_ignore_count),
