@@ -90,5 +90,5 @@ rm -f "$gfifo" "$gout"
 step "procvisor dmesg"
 $pv dmesg
 echo
-echo "The hypervisor keeps running (runtime directory: $($pv env | sed "s/.*='//; s/'$//"))."
+echo "The hypervisor keeps running (runtime directory: $($pv env | sed -n "s/^export PROCVISOR_DIR='\(.*\)'$/\1/p"))."
 echo "Try: $pv create mine && $pv run mine -- $hello mine; stop it with: $pv down"
