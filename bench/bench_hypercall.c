@@ -20,31 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #include <stddef.h>
 #include <stdint.h>
 #include <xencall.h>
 #include <xen/xen.h>
 #include <xen/version.h>
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(*v), cmp);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* The floor: a request and a reply of a hypercall's size over a socket. */
 static int echo_cpu = -1;

@@ -138,14 +138,9 @@ static int fail(int e)
 
 int grant_open(struct shim_dev *dev, int flags)
 {
-    int fd = pvc_domain_socket(), rc;
+    int rc = shim_connect_domain(&dev->conn);
 
-    if (fd < 0) {
-        return fd;
-    }
-    rc = pvc_init(&dev->conn, fd);
     if (rc) {
-        shim_real.close(fd);
         return rc;
     }
     dev->gnt = calloc(1, sizeof(struct gnt_dev));

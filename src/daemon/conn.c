@@ -87,7 +87,7 @@ struct conn *conn_new(struct daemon *dm, int fd, enum conn_kind kind,
     return c;
 }
 
-static struct hv_domain *conn_domain(struct daemon *dm, struct conn *c)
+struct hv_domain *conn_domain(struct daemon *dm, struct conn *c)
 {
     if (c->kind == CONN_CONTROL) {
         return hv_domain_find(&dm->hv, 0);

@@ -135,6 +135,8 @@ int conn_reply(struct daemon *dm, struct conn *c, const struct pv_hdr *req,
 int conn_reply_ret(struct daemon *dm, struct conn *c, const struct pv_hdr *req,
                    int64_t ret);
 void conn_kill_domain(struct daemon *dm, struct hv_domain *d);
+/* The domain a connection speaks for: its own, or dom0 for control. */
+struct hv_domain *conn_domain(struct daemon *dm, struct conn *c);
 
 /* control.c: the control ops, entries of conn.c's dispatch table */
 void ctl_create(struct daemon *dm, struct conn *c, const struct pv_hdr *h,

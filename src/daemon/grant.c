@@ -19,8 +19,7 @@
 
 static struct hv_domain *live(struct daemon *dm, struct conn *c)
 {
-    struct hv_domain *d =
-        c->kind == CONN_CONTROL ? hv_domain_find(&dm->hv, 0) : c->d;
+    struct hv_domain *d = conn_domain(dm, c);
 
     if (!d || d->state == PV_DOM_DYING || d->state == PV_DOM_DEAD ||
         !d->gt.shared.va) {
@@ -228,8 +227,7 @@ void m_gntdev_unmap(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                     uint8_t *p, int *fds, int nfds)
 {
     struct pv_gntunmap_req req;
-    struct hv_domain *d =
-        c->kind == CONN_CONTROL ? hv_domain_find(&dm->hv, 0) : c->d;
+    struct hv_domain *d = conn_domain(dm, c);
     int64_t bad = 0;
 
     (void)fds;

@@ -138,6 +138,22 @@ struct shim_dev *shim_dev_get(int fd)
 }
 
 /* shim.c's dev_free for a grant device */
+/* shim.c's: a new connection of this process's domain (the token) */
+int shim_connect_domain(struct pvc *c)
+{
+    int fd = pvc_domain_socket(), rc;
+
+    if (fd < 0) {
+        return fd;
+    }
+    rc = pvc_init(c, fd);
+    if (rc) {
+        close(fd);
+        c->fd = -1;
+    }
+    return rc;
+}
+
 void shim_dev_put(struct shim_dev *dev)
 {
     if (__atomic_sub_fetch(&dev->refs, 1, __ATOMIC_ACQ_REL) == 0) {
@@ -427,46 +443,6 @@ static void dev_close(int i)
 }
 
 /* ---- records ---- */
-
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t u8(struct input *in)
-{
-    uint8_t v = 0;
-
-    if (in->n) {
-        v = *in->p++;
-        in->n--;
-    }
-    return v;
-}
-
-static uint16_t u16(struct input *in)
-{
-    uint16_t lo = u8(in);
-
-    return (uint16_t)(lo | u8(in) << 8);
-}
-
-static uint32_t u32(struct input *in)
-{
-    uint32_t lo = u16(in);
-
-    return lo | (uint32_t)u16(in) << 16;
-}
-
-static void bytes(struct input *in, void *dst, size_t len)
-{
-    size_t k = len < in->n ? len : in->n;
-
-    memcpy(dst, in->p, k);
-    memset((uint8_t *)dst + k, 0, len - k);
-    in->p += k;
-    in->n -= k;
-}
 
 static void ioctl_dev(int i, unsigned long req, void *arg)
 {

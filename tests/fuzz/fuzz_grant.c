@@ -112,46 +112,6 @@ struct race {
     int stop, started;
 };
 
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t u8(struct input *in)
-{
-    uint8_t v = 0;
-
-    if (in->n) {
-        v = *in->p++;
-        in->n--;
-    }
-    return v;
-}
-
-static uint16_t u16(struct input *in)
-{
-    uint16_t lo = u8(in);
-
-    return (uint16_t)(lo | u8(in) << 8);
-}
-
-static uint32_t u32(struct input *in)
-{
-    uint32_t lo = u16(in);
-
-    return lo | (uint32_t)u16(in) << 16;
-}
-
-static void bytes(struct input *in, void *dst, size_t len)
-{
-    size_t k = len < in->n ? len : in->n;
-
-    memcpy(dst, in->p, k);
-    memset((uint8_t *)dst + k, 0, len - k);
-    in->p += k;
-    in->n -= k;
-}
-
 static uint32_t domsel(uint8_t s)
 {
     static const uint32_t ids[8] = {
