@@ -14,6 +14,7 @@
  *   map-hold DOM REF            map one page, then obey stdin: read, write,
  *                               unmap, quit
  *   map-fork DOM REF            map, fork: the child must not see the page
+ *   map2 DOM1 REF1 DOM2 REF2    one mapping of grants from two domains
  */
 #include <errno.h>
 #include <signal.h>
@@ -239,6 +240,25 @@ static int map_fork(int dom, uint32_t ref)
     return 0;
 }
 
+static int map2(uint32_t d1, uint32_t r1, uint32_t d2, uint32_t r2)
+{
+    xengnttab_handle *h = xengnttab_open(NULL, 0);
+    uint32_t doms[2] = {d1, d2}, refs[2] = {r1, r2};
+    uint8_t *p =
+        xengnttab_map_grant_refs(h, 2, doms, refs, PROT_READ | PROT_WRITE);
+
+    printf("mapped=%d\n", p != NULL);
+    if (p) {
+        /* each sharer wrote "page-0" in its first page */
+        printf("first=%.6s\nsecond=%.6s\n", (char *)p, (char *)p + 4096);
+        memcpy(p + 64, "from-client", 12);
+        memcpy(p + 4096 + 64, "from-client", 12);
+        printf("unmap=%d\n", xengnttab_unmap(h, p, 2));
+    }
+    xengnttab_close(h);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -261,6 +281,10 @@ int main(int argc, char **argv)
     }
     if (argc >= 4 && strcmp(argv[1], "map-hold") == 0) {
         return map_hold(atoi(argv[2]), (uint32_t)atoi(argv[3]));
+    }
+    if (argc >= 6 && strcmp(argv[1], "map2") == 0) {
+        return map2((uint32_t)atoi(argv[2]), (uint32_t)atoi(argv[3]),
+                    (uint32_t)atoi(argv[4]), (uint32_t)atoi(argv[5]));
     }
     if (argc >= 4 && strcmp(argv[1], "map-fork") == 0) {
         return map_fork(atoi(argv[2]), (uint32_t)atoi(argv[3]));

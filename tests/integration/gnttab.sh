@@ -56,6 +56,30 @@ check "procvisor gnttab lists the three grants" \
     "$(grep -c "d$b .*access" "$out")" 3
 check "none is pinned after the unmap" "$(grep -c "reading" "$out")" 0
 
+# --- one mapping of grants from two domains
+c=$(pv create gnt-c)
+rm -f "$PROCVISOR_DIR/in2" "$PROCVISOR_DIR/sh2"
+mkfifo "$PROCVISOR_DIR/in2" "$PROCVISOR_DIR/sh2"
+"$PROCVISOR" run gnt-c -- "$G" share "$b" 1 rw <"$PROCVISOR_DIR/in2" \
+    >"$PROCVISOR_DIR/sh2" 2>&1 &
+sharer2=$!
+exec 8>"$PROCVISOR_DIR/in2"
+exec 9<"$PROCVISOR_DIR/sh2"
+read -t 10 -r line <&9
+cref=${line#refs=}
+read -t 10 -r line <&9
+pv run gnt-b -- "$G" map2 "$a" "${refs%%,*}" "$c" "$cref" >"$out" 2>&1
+check "grants of two domains in one mapping" "$(kv "$out" mapped)" 1
+check "the first page is the first domain's" "$(kv "$out" first)" page-0
+check "the second page is the second domain's" "$(kv "$out" second)" page-0
+check "and unmap together" "$(kv "$out" unmap)" 0
+echo peek >&8
+read -t 10 -r line <&9
+check "the second sharer reads what was written" "$line" "p0=from-client"
+echo quit >&8
+exec 8>&- 9<&-
+wait "$sharer2"
+
 # --- grant copy both ways, and a bad ref's status
 pv run gnt-b -- "$G" copy "$a" "${refs%%,*}" >"$out" 2>&1
 check "xengnttab_grant_copy" "$(kv "$out" copy)" 0
