@@ -263,34 +263,47 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
     return 0;
 }
 
-static void on_accept(struct daemon *dm)
+/*
+ * Accept a dom0 client on a listening socket: -1 when there is none, when
+ * it is not the daemon's own uid or root, or when the daemon is out of
+ * descriptors (the spare one is then used to take the client off the queue
+ * and refuse it, instead of spinning on a ready listener).
+ */
+int daemon_accept(struct daemon *dm, int listen_fd, int flags, const char *what)
 {
-    int fd = accept4(dm->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | flags);
     struct ucred cr;
     socklen_t sl = sizeof(cr);
 
     if (fd < 0 && (errno == EMFILE || errno == ENFILE) && dm->spare_fd >= 0) {
-        /* out of descriptors: use the spare to take the client off the
-         * queue and refuse it, instead of spinning on a ready listener */
         close(dm->spare_fd);
-        fd = accept4(dm->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd >= 0) {
             close(fd);
         }
         dm->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        daemon_log(dm, "out of descriptors: refused a control client");
-        return;
+        daemon_log(dm, "out of descriptors: refused a %s client", what);
+        return -1;
     }
     if (fd < 0) {
-        return;
+        return -1;
     }
     /* the socket is mode 0600, and only its owner (or root) is dom0 */
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) < 0 ||
         (cr.uid != geteuid() && cr.uid != 0)) {
         close(fd);
-        return;
+        return -1;
     }
-    conn_new(dm, fd, CONN_CONTROL, NULL);
+    return fd;
+}
+
+static void on_accept(struct daemon *dm)
+{
+    int fd = daemon_accept(dm, dm->listen_fd, 0, "control");
+
+    if (fd >= 0) {
+        conn_new(dm, fd, CONN_CONTROL, NULL);
+    }
 }
 
 int daemon_run(struct daemon *dm)

@@ -119,6 +119,8 @@ void daemon_fini(struct daemon *dm);
 void daemon_log(struct daemon *dm, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void daemon_arm_timer(struct daemon *dm);
+int daemon_accept(struct daemon *dm, int listen_fd, int flags,
+                  const char *what);
 
 /* conn.c */
 struct conn *conn_new(struct daemon *dm, int fd, enum conn_kind kind,

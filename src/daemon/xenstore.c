@@ -149,30 +149,10 @@ void xsd_conn_free(struct daemon *dm, struct conn *c)
 
 void xsd_accept(struct daemon *dm)
 {
-    int fd =
-        accept4(dm->xs_listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    struct ucred cr;
-    socklen_t sl = sizeof(cr);
+    int fd = daemon_accept(dm, dm->xs_listen_fd, SOCK_NONBLOCK, "xenstore");
     struct conn *c;
 
-    if (fd < 0 && (errno == EMFILE || errno == ENFILE) && dm->spare_fd >= 0) {
-        /* as for ctl.sock: take the client off the queue and refuse it */
-        close(dm->spare_fd);
-        fd = accept4(dm->xs_listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd >= 0) {
-            close(fd);
-        }
-        dm->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        daemon_log(dm, "out of descriptors: refused a xenstore client");
-        return;
-    }
     if (fd < 0) {
-        return;
-    }
-    /* only the daemon's own uid (or root) is dom0 */
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) < 0 ||
-        (cr.uid != geteuid() && cr.uid != 0)) {
-        close(fd);
         return;
     }
     c = conn_new(dm, fd, CONN_XS, NULL);
