@@ -98,13 +98,21 @@ struct hv_domain *conn_domain(struct daemon *dm, struct conn *c)
 /* Mark for closing; the loop reaps after the current event. */
 void conn_close(struct daemon *dm, struct conn *c)
 {
-    (void)dm;
-    c->dead = true;
+    if (!c->dead) {
+        c->dead = true;
+        dm->nr_dying++;
+    }
 }
 
 void conn_reap(struct daemon *dm)
 {
     struct conn **pp = &dm->conns;
+
+    /* the common case after an event: nothing to reap, no list walk */
+    if (dm->nr_dying == 0) {
+        return;
+    }
+    dm->nr_dying = 0;
 
     /* Grant devices first: an unmap notification sends on a port of the
      * same process, which must still be bound (Linux holds the port for
@@ -132,6 +140,13 @@ void conn_reap(struct daemon *dm)
         xsd_conn_free(dm, c);
         if (c->waiting) {
             hv_cancel_wait(&dm->hv, &c->wait);
+        }
+        if (c->gnt_owner) {
+            /* marked while this reap ran (a domain being destroyed) */
+            struct hv_domain *d = conn_domain(dm, c);
+            if (d) {
+                hv_gnttab_release_owned(&dm->hv, d, c);
+            }
         }
         if (c->evtchn_owner) {
             /* a device's ports close with it, as when Linux closes an

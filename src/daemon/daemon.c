@@ -361,7 +361,7 @@ void daemon_fini(struct daemon *dm)
         unlink(path);
     }
     for (struct conn *c = dm->conns; c; c = c->next) {
-        c->dead = true;
+        conn_close(dm, c);
     }
     conn_reap(dm);
     hv_fini(&dm->hv);

@@ -88,6 +88,7 @@ struct daemon {
     char dir[256];
     struct conn *conns;
     unsigned int nr_conns;   /* domain and token connections */
+    unsigned int nr_dying;   /* marked by conn_close, not yet reaped */
     unsigned int nr_control; /* control connections */
     unsigned int nr_xs;      /* dom0's xenstore socket clients */
     unsigned int max_conns;  /* from the descriptor limit */

@@ -78,7 +78,7 @@ static inline void fz_daemon_init(struct daemon *dm, const struct hv_env *env,
 static inline void fz_daemon_fini(struct daemon *dm)
 {
     for (struct conn *x = dm->conns; x; x = x->next) {
-        x->dead = true;
+        conn_close(dm, x);
     }
     conn_reap(dm);
     hv_fini(&dm->hv);
