@@ -6,7 +6,7 @@ set -eu
 
 pkgs=(make meson ninja-build pkg-config gcc python3 libcmocka-dev libxen-dev
       linux-libc-dev clang libclang-rt-14-dev procps util-linux
-      xenstore-utils)
+      xenstore-utils xen-utils-4.17)
 
 missing=()
 for p in "${pkgs[@]}"; do
