@@ -67,6 +67,10 @@ enum pv_msg_type {
     PV_MSG_XS_ATTACH = 13,    /* 1 fd (a SOCK_STREAM socket) -> pv_rep:
                                  a xenstore connection of the sender's
                                  domain (docs/protocol.md, "xenstore") */
+    PV_MSG_VFIO = 14,         /* pv_vfio_req + bytes [+ fds] ->
+                                 pv_vfio_rep + bytes [+ fds]: VFIO
+                                 containers, groups and devices
+                                 (docs/protocol.md, "VFIO") */
 
     /* control connection (dom0's socket) only */
     PV_MSG_CREATE = 16,  /* pv_create_req -> pv_rep (ret = domid) */
@@ -79,6 +83,7 @@ enum pv_msg_type {
     PV_MSG_INPUT = 22,   /* text -> pv_rep: the hypervisor's serial input */
     PV_MSG_EVTCHN = 23,  /* pv_domid_req -> pv_rep + pv_evtchn_info[ret] */
     PV_MSG_GNTTAB = 24,  /* pv_domid_req -> pv_rep + pv_grant_info[ret] */
+    PV_MSG_VFIO_CTL = 25, /* pv_vfio_ctl_req -> pv_rep + per op (below) */
 
     PV_MSG_TYPE_MAX = 32
 };
@@ -361,6 +366,121 @@ struct pv_evtchn_info {
     uint16_t pad;
 };
 _Static_assert(sizeof(struct pv_evtchn_info) == 16, "pv_evtchn_info layout");
+
+/*
+ * VFIO.  Each container, group and device the program opens is one
+ * connection of its domain (the shim opens it with HELLO as usual); the
+ * first PV_MSG_VFIO on it says what it is (OPEN_CONTAINER or OPEN_GROUP)
+ * and it stays that until it closes, which is the close of the object.
+ * IOCTL carries the program's ioctl untouched: the fd kind, the request
+ * number, the int-valued argument, and the bytes of the argument structure
+ * (argsz of them, at most PV_VFIO_ARG_MAX); the daemon decodes and checks
+ * everything (src/vfio/args.c) and answers with the bytes to copy back.
+ * Objects are named to each other by the cookie the daemon gave at open,
+ * never by descriptor numbers: SET_CONTAINER carries the container's.
+ */
+#define PV_VFIO_ARG_MAX (60u * 1024u)
+
+enum pv_vfio_op {
+    PV_VFIO_OPEN_CONTAINER = 1, /* -> cookie */
+    PV_VFIO_OPEN_GROUP = 2,     /* arg = group number -> cookie */
+    PV_VFIO_IOCTL = 3,          /* kind, request, arg, bytes [+ fds] */
+    PV_VFIO_REGION_FD = 4,      /* device: arg = region index -> 1 fd */
+    PV_VFIO_SYSFS = 5,          /* bytes = a PCI name -> pv_vfio_sysfs */
+};
+
+enum pv_vfio_kind {
+    PV_VFIO_CONTAINER = 1,
+    PV_VFIO_GROUP = 2,
+    PV_VFIO_DEVICE = 3,
+};
+
+/* MAP_DMA: the memory is the descriptor sent along, at byte offset `arg`
+ * of it for vaddr (shared memory, handed to the device by descriptor);
+ * without it the memory is the sender's anonymous memory at vaddr. */
+#define PV_VFIO_F_FD 0x1u
+
+struct pv_vfio_req {
+    uint32_t op;   /* enum pv_vfio_op */
+    uint32_t kind; /* enum pv_vfio_kind (IOCTL) */
+    uint64_t request; /* the ioctl request number (IOCTL) */
+    uint64_t arg;     /* the ioctl's int argument, or per op */
+    uint64_t cookie;  /* SET_CONTAINER: the container's */
+    uint32_t flags;   /* PV_VFIO_F_* */
+    uint32_t len;     /* bytes that follow */
+};
+_Static_assert(sizeof(struct pv_vfio_req) == 40, "pv_vfio_req layout");
+
+struct pv_vfio_rep {
+    int64_t ret;
+    uint64_t cookie; /* OPEN_*: the object's */
+    uint32_t len;    /* bytes that follow: to copy back to the argument */
+    uint32_t pad;
+};
+_Static_assert(sizeof(struct pv_vfio_rep) == 24, "pv_vfio_rep layout");
+
+/* GET_DEVICE_FD answers with two descriptors: the device's own socket to
+ * its device model (region reads and writes go there directly, as
+ * vfio-user REGION_READ/WRITE) and a connection of the domain that is
+ * that device's (its ioctls and REGION_FD go there). */
+
+/* What /sys/bus/pci/devices/<name>/ shows of a device the domain holds. */
+struct pv_vfio_sysfs {
+    uint32_t group;
+    uint16_t vendor, device;
+    uint16_t subsystem_vendor, subsystem_device;
+    uint32_t class_code; /* 24 bits */
+    uint32_t pad;
+};
+_Static_assert(sizeof(struct pv_vfio_sysfs) == 20, "pv_vfio_sysfs layout");
+
+/* dom0's VFIO administration (`procvisor vfio ...`, `procvisor device`). */
+enum pv_vfio_ctl_op {
+    PV_VFIO_CTL_DEVICE_ADD = 1, /* type, options, group -> ret = group */
+    PV_VFIO_CTL_DEVICE_DEL = 2, /* name */
+    PV_VFIO_CTL_LIST = 3,       /* -> pv_vfio_devinfo[ret] */
+    PV_VFIO_CTL_ASSIGN = 4,     /* group, domid */
+    PV_VFIO_CTL_RELEASE = 5,    /* group */
+    PV_VFIO_CTL_FAULTS = 6,     /* -> pv_vfio_fault[ret] */
+};
+
+#define PV_VFIO_NAME_MAX 32 /* "0000:00:1f.7" fits, NUL included */
+#define PV_VFIO_OPTS_MAX 256
+
+struct pv_vfio_ctl_req {
+    uint32_t op;
+    uint32_t group; /* 0: a new group (DEVICE_ADD) */
+    uint32_t domid;
+    uint32_t pad;
+    char type[PV_VFIO_NAME_MAX];    /* DEVICE_ADD: edu, mtty, ... */
+    char name[PV_VFIO_NAME_MAX];    /* DEVICE_DEL; DEVICE_ADD: "" = next */
+    char options[PV_VFIO_OPTS_MAX]; /* DEVICE_ADD: the model's arguments */
+};
+
+#define PV_VFIO_DEV_DEAD 0x1u /* its device model is gone */
+
+struct pv_vfio_devinfo {
+    char name[PV_VFIO_NAME_MAX];
+    char type[PV_VFIO_NAME_MAX];
+    uint32_t group;
+    uint32_t domid; /* DOMID_INVALID: not assigned */
+    uint32_t flags; /* PV_VFIO_DEV_* */
+    int32_t pid;    /* the device model's */
+    uint16_t vendor, device;
+    uint32_t opens; /* device descriptors open */
+    uint64_t faults;
+};
+
+struct pv_vfio_fault {
+    uint64_t time_ns;
+    uint64_t iova;
+    uint64_t len;
+    char name[PV_VFIO_NAME_MAX];
+    uint32_t domid;
+    uint32_t flags; /* 1: write to memory */
+    int32_t reason; /* -errno */
+    uint32_t pad;
+};
 
 /*
  * Validate a received datagram's header.  Returns 0 and fills *hdr, or
