@@ -44,5 +44,7 @@ int cmd_run(int argc, char **argv);
 int cmd_env(int argc, char **argv);
 int cmd_evtchn(int argc, char **argv);
 int cmd_gnttab(int argc, char **argv);
+int cmd_device(int argc, char **argv);
+int cmd_vfio(int argc, char **argv);
 
 #endif

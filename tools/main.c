@@ -37,7 +37,13 @@ static const struct command commands[] = {
      "TEXT                feed the hypervisor's serial "
      "input (CONSOLEIO_read)"},
     {"evtchn", cmd_evtchn, "DOMAIN            a domain's event channel ports"},
-    {"gnttab", cmd_gnttab, "DOMAIN            a domain's grants, pins and mappers"},
+    {"gnttab", cmd_gnttab,
+     "DOMAIN            a domain's grants, pins and mappers"},
+    {"device", cmd_device,
+     "add TYPE [--group N] [--name BDF] [OPTS] | del NAME   "
+     "device models"},
+    {"vfio", cmd_vfio,
+     "list | assign GROUP DOMAIN | release GROUP | faults   VFIO groups"},
     {"run", cmd_run, "DOMAIN -- CMD ARGS...   run CMD as a process of DOMAIN"},
     {"env", cmd_env, "                        shell exports for this instance"},
 };

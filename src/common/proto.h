@@ -436,7 +436,8 @@ _Static_assert(sizeof(struct pv_vfio_sysfs) == 20, "pv_vfio_sysfs layout");
 
 /* dom0's VFIO administration (`procvisor vfio ...`, `procvisor device`). */
 enum pv_vfio_ctl_op {
-    PV_VFIO_CTL_DEVICE_ADD = 1, /* type, options, group -> ret = group */
+    PV_VFIO_CTL_DEVICE_ADD = 1, /* type, options, group -> ret = group +
+                                   char name[PV_VFIO_NAME_MAX] */
     PV_VFIO_CTL_DEVICE_DEL = 2, /* name */
     PV_VFIO_CTL_LIST = 3,       /* -> pv_vfio_devinfo[ret] */
     PV_VFIO_CTL_ASSIGN = 4,     /* group, domid */
