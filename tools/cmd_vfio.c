@@ -5,12 +5,123 @@
  * groups to domains, and reads the IOMMU's fault log (docs/vfio.md).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <grp.h>
 
 #include "cli.h"
+#include "sock.h"
+
+/* As root, a device model runs as uid DM_UID_BASE + its pid, with no new
+ * privileges: it holds only what the hypervisor hands it (docs/vfio.md). */
+#define DM_UID_BASE 0x6f000000u
+
+/* The device-model program: $PROCVISOR_DM, or procvisor-dm beside us. */
+static void dm_path(char *out, size_t n)
+{
+    const char *e = getenv("PROCVISOR_DM");
+    char exe[sizeof(cli.exe)];
+
+    if (e && *e) {
+        snprintf(out, n, "%s", e);
+        return;
+    }
+    snprintf(exe, sizeof(exe), "%s", cli.exe);
+    snprintf(out, n, "%s/procvisor-dm", dirname(exe));
+}
+
+/* In the child: become the device model, serving the socket as fd 3. */
+static void dm_exec(const char *path, const char *type, char *options, int sock)
+{
+    const char *e = getenv("PROCVISOR_DOMAIN_UIDS");
+    char *argv[64], log[512], dir[256];
+    int argc = 0, fd;
+
+    setsid();
+    if (dup2(sock, 3) < 0) {
+        _exit(126);
+    }
+    if (pvc_runtime_dir(dir, sizeof(dir)) == 0) {
+        snprintf(log, sizeof(log), "%s/devmodel-%d.log", dir, (int)getpid());
+        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+    }
+    fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        dup2(fd, 0);
+    }
+    closefrom(4);
+    if (geteuid() == 0 && !(e && strcmp(e, "0") == 0)) {
+        uid_t uid = DM_UID_BASE + (uid_t)getpid();
+        if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+            setresuid(uid, uid, uid) < 0) {
+            _exit(126);
+        }
+    }
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    argv[argc++] = (char *)path;
+    argv[argc++] = (char *)type;
+    for (char *save = NULL, *t = strtok_r(options, " ", &save); t && argc < 60;
+         t = strtok_r(NULL, " ", &save)) {
+        argv[argc++] = t;
+    }
+    argv[argc++] = (char *)"--fd";
+    argv[argc++] = (char *)"3";
+    argv[argc] = NULL;
+    execv(path, argv);
+    fprintf(stderr, "procvisor: cannot run %s: %s\n", path, strerror(errno));
+    _exit(127);
+}
+
+/* A connected socket to the device's vfio-user server: a device model we
+ * start, or (type vfio-user, --socket PATH) a server already listening. */
+static int dm_start(const char *type, const char *options, const char *sock,
+                    pid_t *pid)
+{
+    char path[4096], opts[PV_VFIO_OPTS_MAX];
+    struct stat st;
+    int sv[2];
+
+    *pid = -1;
+    if (sock) {
+        int fd = pv_connect_path(sock);
+        if (fd < 0) {
+            cli_die("device add: connect %s: %s", sock, strerror(-fd));
+        }
+        return fd;
+    }
+    dm_path(path, sizeof(path));
+    if (stat(path, &st) < 0) {
+        cli_die("device model %s: %s", path, strerror(errno));
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        cli_die("socketpair: %s", strerror(errno));
+    }
+    snprintf(opts, sizeof(opts), "%s", options);
+    *pid = fork();
+    if (*pid < 0) {
+        cli_die("fork: %s", strerror(errno));
+    }
+    if (*pid == 0) {
+        close(sv[0]);
+        dm_exec(path, type, opts, sv[1]);
+    }
+    close(sv[1]);
+    return sv[0];
+}
 
 /* One control request; the reply payload after pv_rep goes to *payload
  * (a PV_PAYLOAD_MAX buffer the caller frees).  Exits on an error. */
@@ -62,19 +173,21 @@ static uint32_t parse_group(const char *s)
     return (uint32_t)v;
 }
 
-/* `procvisor device add TYPE [--group N] [--name BDF] [MODEL OPTIONS...]`:
- * prints "NAME GROUP". */
+/* `procvisor device add TYPE [--group N] [--name BDF] [--socket PATH]
+ * [MODEL OPTIONS...]`: prints "NAME GROUP". */
 static int device_add(int argc, char **argv)
 {
     struct pv_vfio_ctl_req r = {.op = PV_VFIO_CTL_DEVICE_ADD};
-    size_t used = 0;
-    uint8_t *buf;
-    size_t len;
+    const char *sock = NULL;
+    size_t used = 0, got = 0;
+    uint8_t *buf = malloc(PV_PAYLOAD_MAX);
     int64_t group;
+    pid_t pid;
+    int fd;
 
     if (argc < 2) {
         cli_die("usage: procvisor device add TYPE [--group N] [--name "
-                "DDDD:BB:DD.F] [MODEL OPTIONS...]");
+                "DDDD:BB:DD.F] [--socket PATH] [MODEL OPTIONS...]");
     }
     copy_field(r.type, sizeof(r.type), argv[1], "the device type");
     for (int i = 2; i < argc; i++) {
@@ -82,6 +195,8 @@ static int device_add(int argc, char **argv)
             r.group = parse_group(argv[++i]);
         } else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc) {
             copy_field(r.name, sizeof(r.name), argv[++i], "the name");
+        } else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
+            sock = argv[++i];
         } else {
             /* the model's own options, space-separated for the daemon */
             size_t n = strlen(argv[i]);
@@ -96,8 +211,26 @@ static int device_add(int argc, char **argv)
             used += n;
         }
     }
-    group = vfio_ctl(&r, "device add", &buf, &len);
-    if (len >= PV_VFIO_NAME_MAX &&
+    if (!buf) {
+        cli_die("out of memory");
+    }
+    if (sock && strcmp(r.type, "vfio-user") != 0) {
+        cli_die("device add: --socket goes with type vfio-user");
+    }
+    if (!sock && strcmp(r.type, "vfio-user") == 0) {
+        cli_die("device add: type vfio-user needs --socket PATH");
+    }
+    fd = dm_start(r.type, r.options, sock, &pid);
+    group = pvc_call_xfds(cli_ctl(), PV_MSG_VFIO_CTL, &r, sizeof(r), &fd, 1,
+                          buf, PV_PAYLOAD_MAX, &got, NULL, NULL);
+    close(fd);
+    if (group < 0) {
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+        }
+        cli_fail(group, "device add");
+    }
+    if (got >= sizeof(struct pv_rep) + PV_VFIO_NAME_MAX &&
         memchr(buf + sizeof(struct pv_rep), 0, PV_VFIO_NAME_MAX)) {
         printf("%s %" PRId64 "\n", (char *)buf + sizeof(struct pv_rep), group);
     } else {
@@ -186,7 +319,8 @@ int cmd_device(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "del") == 0) {
         return device_del(argc - 1, argv + 1);
     }
-    cli_die("usage: procvisor device add TYPE [OPTIONS] | device del NAME");
+    cli_die("usage: procvisor device add TYPE [--group N] [--name BDF] "
+            "[OPTIONS] | device add vfio-user --socket PATH | device del NAME");
 }
 
 /* `procvisor vfio list|assign GROUP DOMAIN|release GROUP|faults` */
