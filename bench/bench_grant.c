@@ -16,18 +16,16 @@
  *       2. the ring's throughput, against the same ring code over a plain
  *          shared memfd between two processes woken by eventfds.
  *
- * The ring is a single-producer single-consumer byte ring of 4 KiB
- * messages; a side sleeps only when the ring is empty (consumer) or full
- * (producer), after announcing it in the control page, and the other side
- * notifies only then, as libxenvchan does.
+ * The ring and its floor are bench.h's (ring_produce, ring_consume,
+ * ring_floor): a single-producer single-consumer byte ring of 4 KiB
+ * messages whose sides sleep only when it is empty or full, as
+ * libxenvchan's do.
  */
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -39,120 +37,22 @@
 #include <xenevtchn.h>
 #include <xengnttab.h>
 
-#define MAP_SET    64
-#define RING_PAGES 16 /* 64 KiB of data */
-#define RING_BYTES (RING_PAGES * 4096u)
-#define MSG        4096u
-#define STREAM     (1024ull * 1024 * 1024) /* bytes per ring run */
-#define RUNS       3 /* ring runs, each followed by a floor run */
+#define MAP_SET 64
+#define STREAM  (1024ull * 1024 * 1024) /* bytes per ring run */
+#define RUNS    3 /* ring runs, each followed by a floor run */
 
-static void pin(int cpu)
-{
-    cpu_set_t s;
-
-    if (cpu < 0) {
-        return;
-    }
-    CPU_ZERO(&s);
-    CPU_SET(cpu, &s);
-    sched_setaffinity(0, sizeof(s), &s);
-}
-
-/* ---- the ring, over any memory and any wake-up ---- */
-
-struct ring_ctl {
-    volatile uint64_t prod, cons;
-    volatile uint32_t cons_waiting, prod_waiting;
-    volatile uint32_t ready;
-};
-
-struct waker {
-    void (*notify)(struct waker *w);
-    void (*wait)(struct waker *w);
-    xenevtchn_handle *xe;
-    int port;
-    int efd_tx, efd_rx; /* the floor's eventfds */
-};
-
+/* the ring's wake-ups in the domains: the event channel */
 static void ev_notify(struct waker *w)
 {
-    xenevtchn_notify(w->xe, (evtchn_port_t)w->port);
+    xenevtchn_notify(w->ctx, (evtchn_port_t)w->port);
 }
 
 static void ev_wait(struct waker *w)
 {
-    int p = xenevtchn_pending(w->xe);
+    int p = xenevtchn_pending(w->ctx);
     if (p >= 0) {
-        xenevtchn_unmask(w->xe, (evtchn_port_t)p);
+        xenevtchn_unmask(w->ctx, (evtchn_port_t)p);
     }
-}
-
-static void efd_notify(struct waker *w)
-{
-    uint64_t one = 1;
-    if (write(w->efd_tx, &one, sizeof(one)) < 0) {
-        perror("eventfd write");
-    }
-}
-
-static void efd_wait(struct waker *w)
-{
-    uint64_t v;
-    if (read(w->efd_rx, &v, sizeof(v)) < 0) {
-        perror("eventfd read");
-    }
-}
-
-static void produce(struct ring_ctl *c, uint8_t *data, struct waker *w,
-                    uint64_t total)
-{
-    static uint8_t msg[MSG];
-
-    memset(msg, 0x5a, sizeof(msg));
-    for (uint64_t sent = 0; sent < total; sent += MSG) {
-        while (c->prod - __atomic_load_n(&c->cons, __ATOMIC_ACQUIRE) + MSG >
-               RING_BYTES) {
-            __atomic_store_n(&c->prod_waiting, 1, __ATOMIC_SEQ_CST);
-            if (c->prod - __atomic_load_n(&c->cons, __ATOMIC_SEQ_CST) + MSG <=
-                RING_BYTES) {
-                __atomic_store_n(&c->prod_waiting, 0, __ATOMIC_RELAXED);
-                break;
-            }
-            w->wait(w);
-            __atomic_store_n(&c->prod_waiting, 0, __ATOMIC_RELAXED);
-        }
-        memcpy(data + (c->prod % RING_BYTES), msg, MSG);
-        __atomic_store_n(&c->prod, c->prod + MSG, __ATOMIC_RELEASE);
-        if (__atomic_load_n(&c->cons_waiting, __ATOMIC_SEQ_CST)) {
-            w->notify(w);
-        }
-    }
-}
-
-static uint64_t consume(struct ring_ctl *c, uint8_t *data, struct waker *w,
-                        uint64_t total)
-{
-    static uint8_t msg[MSG];
-    uint64_t sum = 0;
-
-    for (uint64_t got = 0; got < total; got += MSG) {
-        while (__atomic_load_n(&c->prod, __ATOMIC_ACQUIRE) == c->cons) {
-            __atomic_store_n(&c->cons_waiting, 1, __ATOMIC_SEQ_CST);
-            if (__atomic_load_n(&c->prod, __ATOMIC_SEQ_CST) != c->cons) {
-                __atomic_store_n(&c->cons_waiting, 0, __ATOMIC_RELAXED);
-                break;
-            }
-            w->wait(w);
-            __atomic_store_n(&c->cons_waiting, 0, __ATOMIC_RELAXED);
-        }
-        memcpy(msg, data + (c->cons % RING_BYTES), MSG);
-        sum += msg[got / MSG % MSG];
-        __atomic_store_n(&c->cons, c->cons + MSG, __ATOMIC_RELEASE);
-        if (__atomic_load_n(&c->prod_waiting, __ATOMIC_SEQ_CST)) {
-            w->notify(w);
-        }
-    }
-    return sum;
 }
 
 /* ---- server: domain A ---- */
@@ -185,12 +85,12 @@ static int server(int dom)
 
     struct ring_ctl *c = (struct ring_ctl *)ring;
     struct waker w = {
-        .notify = ev_notify, .wait = ev_wait, .xe = xe, .port = port};
+        .notify = ev_notify, .wait = ev_wait, .ctx = xe, .port = port};
     /* the client says when it is ready (after its map benchmark) */
     while (!__atomic_load_n(&c->ready, __ATOMIC_ACQUIRE)) {
         ev_wait(&w);
     }
-    produce(c, ring + 4096, &w, RUNS * STREAM);
+    ring_produce(c, ring + 4096, &w, RUNS * STREAM);
     /* wait for the client to finish before the pages go */
     while (__atomic_load_n(&c->ready, __ATOMIC_ACQUIRE) != 2) {
         ev_wait(&w);
@@ -233,7 +133,7 @@ static double floor_map(int pages, int iters, int cpu)
     pid = fork();
     if (pid == 0) {
         char req[64];
-        pin(cpu);
+        bench_pin(cpu);
         close(sv[0]);
         while (recv(sv[1], req, sizeof(req), 0) > 0) {
             char rep[32] = {0};
@@ -310,37 +210,6 @@ static double grant_map(xengnttab_handle *h, int dom, const uint32_t *refs,
     return m;
 }
 
-static double ring_floor(int cpu)
-{
-    int mfd = memfd_create("ring", 0);
-    int e1 = eventfd(0, 0), e2 = eventfd(0, 0);
-    uint8_t *mem;
-    pid_t pid;
-
-    if (ftruncate(mfd, (RING_PAGES + 1) * 4096) < 0) {
-        perror("ftruncate");
-        exit(1);
-    }
-    mem = mmap(NULL, (RING_PAGES + 1) * 4096, PROT_READ | PROT_WRITE,
-               MAP_SHARED, mfd, 0);
-    pid = fork();
-    if (pid == 0) {
-        struct waker w = {
-            .notify = efd_notify, .wait = efd_wait, .efd_tx = e1, .efd_rx = e2};
-        pin(cpu);
-        produce((struct ring_ctl *)mem, mem + 4096, &w, STREAM);
-        _exit(0);
-    }
-    struct waker w = {
-        .notify = efd_notify, .wait = efd_wait, .efd_tx = e2, .efd_rx = e1};
-    uint64_t t0 = now_ns();
-    consume((struct ring_ctl *)mem, mem + 4096, &w, STREAM);
-    double s = (double)(now_ns() - t0) / 1e9;
-    waitpid(pid, NULL, 0);
-    munmap(mem, (RING_PAGES + 1) * 4096);
-    return (double)STREAM / s / 1e9;
-}
-
 static int client(int argc, char **argv)
 {
     int dom = atoi(argv[2]), port = atoi(argv[3]), cpu = -1;
@@ -387,7 +256,7 @@ static int client(int argc, char **argv)
     }
     struct ring_ctl *c = (struct ring_ctl *)ring;
     struct waker w = {
-        .notify = ev_notify, .wait = ev_wait, .xe = xe, .port = local};
+        .notify = ev_notify, .wait = ev_wait, .ctx = xe, .port = local};
     /* bind_interdomain leaves one event pending: take it first */
     struct pollfd pf = {.fd = xenevtchn_fd(xe), .events = POLLIN};
     if (poll(&pf, 1, 100) == 1) {
@@ -399,9 +268,9 @@ static int client(int argc, char **argv)
     double g[RUNS], f[RUNS];
     for (int r = 0; r < RUNS; r++) {
         uint64_t t0 = now_ns();
-        consume(c, ring + 4096, &w, STREAM);
+        ring_consume(c, ring + 4096, &w, STREAM);
         g[r] = (double)STREAM / ((double)(now_ns() - t0) / 1e9) / 1e9;
-        f[r] = ring_floor(cpu);
+        f[r] = ring_floor(cpu, STREAM);
     }
     double gbps = median(g, RUNS), fl = median(f, RUNS);
     __atomic_store_n(&c->ready, 2, __ATOMIC_RELEASE);

@@ -79,3 +79,64 @@ if [ "$last" -gt 0 ]; then
     taskset -pc "$last" "$daemon" >/dev/null
     grants "$last" 0
 fi
+
+# xs_read CPU: the xenstore read round trip through libxenstore, as dom0 (on
+# $XENSTORED_PATH) and as a domU (through the preload library), the client
+# on cpu 0 and the daemon and the floor's echo peer on CPU
+xs_read() {
+    local d
+    d=$($pv create "xs-read-$1")
+    echo "- as dom0"
+    taskset -c 0 $pv run 0 -- build/bench/bench_xs read -c "$1"
+    echo "- as a domU"
+    taskset -c 0 $pv run "$d" -- build/bench/bench_xs read -c "$1"
+}
+echo
+echo "== xenstore read round trip through libxenstore (bench/bench_xs.c read)"
+echo "-- same core: the client, the daemon and the floor's echo on cpu 0"
+taskset -pc 0 "$daemon" >/dev/null
+xs_read 0
+if [ "$last" -gt 0 ]; then
+    echo "-- across cores: the client on cpu 0, the daemon and the floor's echo on cpu $last"
+    taskset -pc "$last" "$daemon" >/dev/null
+    xs_read "$last"
+fi
+
+echo
+echo "== xenstore write transactions through libxenstore, as dom0 (bench/bench_xs.c tx)"
+echo "-- same core: the clients, the daemon and the floor's server on cpu 0"
+taskset -pc 0 "$daemon" >/dev/null
+taskset -c 0 $pv run 0 -- build/bench/bench_xs tx -c 0
+if [ "$last" -gt 0 ]; then
+    echo "-- across cores: the clients on cpu 0, the daemon and the floor's server on cpu $last"
+    taskset -pc "$last" "$daemon" >/dev/null
+    taskset -c 0 $pv run 0 -- build/bench/bench_xs tx -c "$last"
+fi
+
+# vchan SERVER_CPU CLIENT_CPU: libxenvchan between two domains, against
+# bench.h's ring floor with its producer on SERVER_CPU
+vchan() {
+    local s c fifo line
+    s=$($pv create "vchan-server-$1-$2")
+    c=$($pv create "vchan-client-$1-$2")
+    fifo="$PROCVISOR_DIR/vfifo-$1-$2"
+    mkfifo "$fifo"
+    taskset -c "$1" $pv run "$s" -- build/bench/bench_xs vchan-server "$c" \
+        "/local/domain/$s/data/bench-vchan" >"$fifo" &
+    exec 3<"$fifo"
+    read -r line <&3
+    taskset -c "$2" $pv run "$c" -- build/bench/bench_xs vchan-client "$s" \
+        "/local/domain/$s/data/bench-vchan" -c "$1"
+    exec 3<&-
+    wait
+}
+echo
+echo "== libxenvchan throughput between two domains (bench/bench_xs.c vchan-*)"
+echo "-- same core: both domains, the daemon and the floor on cpu 0"
+taskset -pc 0 "$daemon" >/dev/null
+vchan 0 0
+if [ "$last" -gt 0 ]; then
+    echo "-- across cores: client domain on cpu 0; server domain, daemon and the floor's producer on cpu $last"
+    taskset -pc "$last" "$daemon" >/dev/null
+    vchan "$last" 0
+fi
