@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "devmodel.h"
 #include "hcall_wire.h"
 #include "sock.h"
 
@@ -138,6 +139,10 @@ void conn_reap(struct daemon *dm)
         /* before the domain may die: its store connection must not get
          * the events of its release */
         xsd_conn_free(dm, c);
+        vfiod_conn_closed(dm, c);
+        if (c->kind == CONN_DEVMODEL && c->vdev) {
+            devmodel_kill(dm, c->vdev, "its socket closed");
+        }
         if (c->waiting) {
             hv_cancel_wait(&dm->hv, &c->wait);
         }
@@ -501,6 +506,8 @@ static const struct msg_desc msg_table[PV_MSG_TYPE_MAX] = {
                                 sizeof(struct pv_gntcopy_seg),
                             PV_PAYLOAD_MAX, m_gntdev_copy},
     [PV_MSG_XS_ATTACH] = {"xs_attach", DOM, 0, 0, m_xs_attach},
+    [PV_MSG_VFIO] = {"vfio", DOM, sizeof(struct pv_vfio_req), PV_PAYLOAD_MAX,
+                     m_vfio},
     [PV_MSG_CREATE] = {"create", CTL, sizeof(struct pv_create_req),
                        sizeof(struct pv_create_req), ctl_create},
     [PV_MSG_DESTROY] = {"destroy", CTL, sizeof(struct pv_domid_req),
@@ -516,6 +523,8 @@ static const struct msg_desc msg_table[PV_MSG_TYPE_MAX] = {
                        sizeof(struct pv_domid_req), ctl_evtchn},
     [PV_MSG_GNTTAB] = {"gnttab", CTL, sizeof(struct pv_domid_req),
                        sizeof(struct pv_domid_req), ctl_gnttab},
+    [PV_MSG_VFIO_CTL] = {"vfio_ctl", CTL, sizeof(struct pv_vfio_ctl_req),
+                         sizeof(struct pv_vfio_ctl_req), ctl_vfio},
 };
 
 void conn_handle(struct daemon *dm, struct conn *c, uint8_t *buf, size_t n,
@@ -534,9 +543,10 @@ void conn_handle(struct daemon *dm, struct conn *c, uint8_t *buf, size_t n,
     /* nothing but HELLO before HELLO, and no request while blocked */
     bad = bad || (c->kind != CONN_TOKEN && !c->hello && h.type != PV_MSG_HELLO);
     bad = bad || c->waiting;
-    /* descriptors only travel with ATTACH and XS_ATTACH */
-    bad =
-        bad || (nfds && h.type != PV_MSG_ATTACH && h.type != PV_MSG_XS_ATTACH);
+    /* descriptors only travel with ATTACH, XS_ATTACH and VFIO's */
+    bad = bad || (nfds && h.type != PV_MSG_ATTACH &&
+                  h.type != PV_MSG_XS_ATTACH && h.type != PV_MSG_VFIO &&
+                  h.type != PV_MSG_VFIO_CTL);
     if (bad) {
         for (int i = 0; i < nfds; i++) {
             close(fds[i]);
@@ -567,11 +577,16 @@ void conn_input(struct daemon *dm, struct conn *c)
         xsd_input(dm, c); /* a byte stream, not datagrams */
         return;
     }
+    if (c->kind == CONN_DEVMODEL) {
+        devmodel_input(dm, c); /* vfio-user, a byte stream */
+        return;
+    }
     /* only the token (ATTACH, with its sender's credentials) and a fresh
      * process connection (XS_ATTACH comes right after HELLO) carry
      * descriptors; elsewhere the kernel drops any, and a busy connection's
      * receive needs no control buffer */
-    nfds = c->kind == CONN_TOKEN || (c->kind == CONN_DOMAIN && !c->settled)
+    nfds = c->kind == CONN_TOKEN || (c->kind == CONN_DOMAIN && !c->settled) ||
+                   c->vfio_kind || c->kind == CONN_CONTROL
                ? PV_FDS_MAX
                : 0;
     n = pv_recv_cred(c->fd, dm->rx, PV_MSG_MAX + 1, nfds ? fds : NULL, &nfds,

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "devmodel.h"
 
 /* epoll cookies for the daemon's own descriptors */
 static char tag_listen, tag_xs_listen, tag_timer, tag_clock, tag_signal;
@@ -209,6 +210,10 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
     if (rc) {
         return rc;
     }
+    rc = vfiod_init(dm);
+    if (rc) {
+        return rc;
+    }
     dm->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     dm->epfd = epoll_create1(EPOLL_CLOEXEC);
     dm->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -366,6 +371,7 @@ void daemon_fini(struct daemon *dm)
     conn_reap(dm);
     hv_fini(&dm->hv);
     xsd_fini(dm);
+    vfiod_fini(dm);
     free(dm->rx);
     free(dm->tx);
     free(dm->out);

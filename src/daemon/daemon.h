@@ -32,10 +32,15 @@ enum conn_kind {
     CONN_DOMAIN = 2,  /* one process of a domain */
     CONN_TOKEN = 4,   /* a domain's inherited token: ATTACH only */
     CONN_XS = 8,      /* a xenstore client: a byte stream of xs_wire.h */
+    CONN_DEVMODEL = 16, /* a device model's vfio-user socket (or twin) */
 };
 
 struct xs_store;
 struct xs_conn;
+struct vdev;
+struct vfio;
+struct vfio_reply;
+struct pending_unmap;
 
 /* A xenstore client's transport state (xenstore.c). */
 struct xs_link {
@@ -69,6 +74,12 @@ struct conn {
     uint64_t *fdcache; /* GNTDEV_MAP: the mem id in each slot (0 empty) */
     uint32_t fdcache_next;
     struct xs_link *xl; /* CONN_XS */
+    struct vdev *vdev;  /* CONN_DEVMODEL: whose link, NULL once it died */
+    /* VFIO: the container, group or device file this connection is
+     * (enum pv_vfio_kind, 0: none), and the cookie that names it */
+    uint32_t vfio_kind;
+    void *vfio_obj;
+    uint64_t vfio_cookie;
     struct conn *next;
 };
 
@@ -102,6 +113,15 @@ struct daemon {
     struct gm_region *regions;
     uint64_t tsc_hz;
     bool tsc_stable;
+    /* VFIO (vfio.c, devmodel.c) */
+    struct vfio *vfio;
+    struct vdev *vdevs;
+    uint8_t *vfu_in, *vfu_out, *vfu_call; /* VFU_MAX_MSG_SIZE each */
+    uint8_t *vfio_in;                     /* an ioctl's argument */
+    struct vfio_reply *vfio_rep;
+    struct pending_unmap *pending; /* mappings the model dropped */
+    uint32_t nr_pending;
+    bool pending_overflow;
 };
 
 struct daemon_opts {
@@ -188,6 +208,12 @@ void xsd_domain_created(struct daemon *dm, struct hv_domain *d);
 void xsd_domain_dead(struct daemon *dm, struct hv_domain *d);
 void m_xs_attach(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                  uint8_t *p, int *fds, int nfds);
+
+/* vfio.c: /dev/vfio's messages, and dom0's VFIO administration */
+void m_vfio(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+            uint8_t *p, int *fds, int nfds);
+void ctl_vfio(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
+              uint8_t *p, int *fds, int nfds);
 
 /*
  * A wake-up a domain waits on: a pipe.  The domain holds the read end; the

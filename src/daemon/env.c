@@ -14,6 +14,7 @@
 #include <x86intrin.h>
 
 #include "daemon.h"
+#include "devmodel.h"
 #include "sock.h"
 
 static uint64_t clock_ns(clockid_t id)
@@ -170,6 +171,7 @@ static void env_domain_kill(void *ctx, struct hv_domain *d)
 static void env_domain_dead(void *ctx, struct hv_domain *d)
 {
     xsd_domain_dead(ctx, d);
+    vfiod_domain_dead(ctx, d->id);
 }
 
 struct signal *signal_new(bool nonblock)
