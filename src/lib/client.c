@@ -310,6 +310,14 @@ int64_t pvc_call_fds(struct pvc *c, uint16_t type, const void *req, size_t len,
                 nfds_out);
 }
 
+int64_t pvc_call_full(struct pvc *c, uint16_t type, const void *req, size_t len,
+                      const int *fds_in, int nfds_in, void *rep, size_t cap,
+                      size_t *rep_len, int *fds_out, int *nfds_out)
+{
+    return call(c, type, req, len, fds_in, nfds_in, rep, cap, rep_len, fds_out,
+                nfds_out);
+}
+
 int64_t pvc_call_give(struct pvc *c, uint16_t type, int fd)
 {
     return call(c, type, NULL, 0, &fd, 1, NULL, 0, NULL, NULL, NULL);
