@@ -16,9 +16,12 @@ if [ "$want" != "$got" ]; then
     fail=$((fail + 1))
 fi
 
-hooks="__open64_2 __open_2 __openat64_2 __openat_2 __read_chk close close_range
-closefrom connect dup2 dup3 fcntl fcntl64 ioctl mmap mmap64 mremap munmap open
-open64 openat openat64 read stat stat64 write"
+hooks="__open64_2 __open_2 __openat64_2 __openat_2 __pread64_chk __pread_chk
+__read_chk __readlink_chk __readlinkat_chk access close close_range closedir
+closefrom connect dup2 dup3 fcntl fcntl64 fopen fopen64 ioctl lstat lstat64
+mmap mmap64 mremap munmap open open64 openat openat64 opendir pread pread64
+preadv preadv64 pwrite pwrite64 pwritev pwritev64 read readdir readdir64
+readlink readlinkat stat stat64 write"
 want=$(echo $hooks | tr ' ' '\n' | sort)
 got=$(exported "$preload")
 if [ "$want" != "$got" ]; then

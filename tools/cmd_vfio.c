@@ -221,7 +221,7 @@ static int device_add(int argc, char **argv)
         cli_die("device add: type vfio-user needs --socket PATH");
     }
     fd = dm_start(r.type, r.options, sock, &pid);
-    group = pvc_call_xfds(cli_ctl(), PV_MSG_VFIO_CTL, &r, sizeof(r), &fd, 1,
+    group = pvc_call_full(cli_ctl(), PV_MSG_VFIO_CTL, &r, sizeof(r), &fd, 1,
                           buf, PV_PAYLOAD_MAX, &got, NULL, NULL);
     close(fd);
     if (group < 0) {

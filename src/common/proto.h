@@ -73,16 +73,16 @@ enum pv_msg_type {
                                  (docs/protocol.md, "VFIO") */
 
     /* control connection (dom0's socket) only */
-    PV_MSG_CREATE = 16,  /* pv_create_req -> pv_rep (ret = domid) */
-    PV_MSG_DESTROY = 17, /* pv_domid_req -> pv_rep */
-    PV_MSG_LIST = 18,    /* -> pv_rep + pv_dominfo[ret] */
-    PV_MSG_CONSOLE = 19, /* pv_domid_req -> pv_rep + text; domid
-                            DOMID_XEN reads the hypervisor ring */
-    PV_MSG_TOKEN = 20,   /* pv_domid_req -> pv_rep + 1 fd */
-    PV_MSG_DOWN = 21,    /* -> pv_rep, then the daemon exits */
-    PV_MSG_INPUT = 22,   /* text -> pv_rep: the hypervisor's serial input */
-    PV_MSG_EVTCHN = 23,  /* pv_domid_req -> pv_rep + pv_evtchn_info[ret] */
-    PV_MSG_GNTTAB = 24,  /* pv_domid_req -> pv_rep + pv_grant_info[ret] */
+    PV_MSG_CREATE = 16,   /* pv_create_req -> pv_rep (ret = domid) */
+    PV_MSG_DESTROY = 17,  /* pv_domid_req -> pv_rep */
+    PV_MSG_LIST = 18,     /* -> pv_rep + pv_dominfo[ret] */
+    PV_MSG_CONSOLE = 19,  /* pv_domid_req -> pv_rep + text; domid
+                             DOMID_XEN reads the hypervisor ring */
+    PV_MSG_TOKEN = 20,    /* pv_domid_req -> pv_rep + 1 fd */
+    PV_MSG_DOWN = 21,     /* -> pv_rep, then the daemon exits */
+    PV_MSG_INPUT = 22,    /* text -> pv_rep: the hypervisor's serial input */
+    PV_MSG_EVTCHN = 23,   /* pv_domid_req -> pv_rep + pv_evtchn_info[ret] */
+    PV_MSG_GNTTAB = 24,   /* pv_domid_req -> pv_rep + pv_grant_info[ret] */
     PV_MSG_VFIO_CTL = 25, /* pv_vfio_ctl_req -> pv_rep + per op (below) */
 
     PV_MSG_TYPE_MAX = 32
@@ -379,14 +379,18 @@ _Static_assert(sizeof(struct pv_evtchn_info) == 16, "pv_evtchn_info layout");
  * Objects are named to each other by the cookie the daemon gave at open,
  * never by descriptor numbers: SET_CONTAINER carries the container's.
  */
-#define PV_VFIO_ARG_MAX (60u * 1024u)
+#define PV_VFIO_ARG_MAX  (60u * 1024u)
+#define PV_VFIO_NAME_MAX 32 /* "0000:00:1f.7" fits, NUL included */
 
 enum pv_vfio_op {
     PV_VFIO_OPEN_CONTAINER = 1, /* -> cookie */
     PV_VFIO_OPEN_GROUP = 2,     /* arg = group number -> cookie */
     PV_VFIO_IOCTL = 3,          /* kind, request, arg, bytes [+ fds] */
-    PV_VFIO_REGION_FD = 4,      /* device: arg = region index -> 1 fd */
-    PV_VFIO_SYSFS = 5,          /* bytes = a PCI name -> pv_vfio_sysfs */
+    PV_VFIO_REGION_FD = 4,      /* device: arg = region index -> 1 fd
+                                   [+ pv_vfio_mmap_area[]] */
+    PV_VFIO_SYSFS = 5,          /* bytes = a PCI name -> pv_vfio_sysfs;
+                                   no bytes -> ret = n,
+                                   pv_vfio_sysfs_entry[n] */
 };
 
 enum pv_vfio_kind {
@@ -401,8 +405,8 @@ enum pv_vfio_kind {
 #define PV_VFIO_F_FD 0x1u
 
 struct pv_vfio_req {
-    uint32_t op;   /* enum pv_vfio_op */
-    uint32_t kind; /* enum pv_vfio_kind (IOCTL) */
+    uint32_t op;      /* enum pv_vfio_op */
+    uint32_t kind;    /* enum pv_vfio_kind (IOCTL) */
     uint64_t request; /* the ioctl request number (IOCTL) */
     uint64_t arg;     /* the ioctl's int argument, or per op */
     uint64_t cookie;  /* SET_CONTAINER: the container's */
@@ -419,10 +423,49 @@ struct pv_vfio_rep {
 };
 _Static_assert(sizeof(struct pv_vfio_rep) == 24, "pv_vfio_rep layout");
 
+/*
+ * How the preload library fills an IOCTL (src/compat/vfio.c; every
+ * request of type ';' is forwarded, decoded by kind and number):
+ *  - no argument (GET_API_VERSION, UNSET_CONTAINER, RESET, unknown
+ *    numbers): arg = the raw argument, no bytes;
+ *  - an int (CHECK_EXTENSION, SET_IOMMU): arg = the int, no bytes;
+ *  - SET_CONTAINER: arg = the int the pointer points to, cookie = that
+ *    descriptor's container cookie, or 0 when it is an open descriptor
+ *    but no container (the daemon answers -EBADFD after its own checks,
+ *    as Linux does; a closed descriptor is -EBADF before sending);
+ *  - GET_DEVICE_FD: bytes = the name without its NUL (< 4096 bytes);
+ *  - a structure starting with argsz: bytes = the readable prefix of the
+ *    argument, up to max(argsz, 4) bytes and at most PV_VFIO_ARG_MAX; if
+ *    len is less than min(argsz, PV_VFIO_ARG_MAX) the rest faulted, and a
+ *    request that needs it is -EFAULT;
+ *  - MAP_DMA: with PV_VFIO_F_FD, one descriptor of the file whose shared
+ *    mapping holds all of [vaddr, vaddr + size), and arg = the file
+ *    offset of vaddr; otherwise arg = 0 and no descriptor;
+ *  - SET_IRQS with DATA_EVENTFD: the non-negative entries of data[]
+ *    (at most count, as far as the bytes go), in order, as descriptors
+ *    (at most PV_FDS_MAX; negative entries are not sent); IOEVENTFD: its
+ *    fd when non-negative.
+ * The reply's bytes are copied back to the argument, whatever ret is, at
+ * most argsz of them (an unreadable or unwritable argument is -EFAULT).
+ * Descriptors coming back with any IOCTL but GET_DEVICE_FD are closed.
+ */
+
 /* GET_DEVICE_FD answers with two descriptors: the device's own socket to
  * its device model (region reads and writes go there directly, as
  * vfio-user REGION_READ/WRITE) and a connection of the domain that is
- * that device's (its ioctls and REGION_FD go there). */
+ * that device's (its ioctls and REGION_FD go there; the library says
+ * HELLO on it first).  Its bytes, if any, are this (not copied back): */
+struct pv_vfio_device_fd {
+    uint32_t max_data_xfer_size; /* the device model's; 0: 1 MiB */
+    uint32_t flags;              /* 0 */
+};
+
+/* REGION_FD: the parts of the region that may be mapped, byte X of the
+ * region being byte X of the descriptor (no areas: all of it). */
+struct pv_vfio_mmap_area {
+    uint64_t offset;
+    uint64_t size;
+};
 
 /* What /sys/bus/pci/devices/<name>/ shows of a device the domain holds. */
 struct pv_vfio_sysfs {
@@ -433,6 +476,14 @@ struct pv_vfio_sysfs {
     uint32_t pad;
 };
 _Static_assert(sizeof(struct pv_vfio_sysfs) == 20, "pv_vfio_sysfs layout");
+
+/* SYSFS without a name: every device the domain may see. */
+struct pv_vfio_sysfs_entry {
+    char name[PV_VFIO_NAME_MAX]; /* NUL-terminated */
+    struct pv_vfio_sysfs info;
+};
+_Static_assert(sizeof(struct pv_vfio_sysfs_entry) == 52,
+               "pv_vfio_sysfs_entry layout");
 
 /* dom0's VFIO administration (`procvisor vfio ...`, `procvisor device`). */
 enum pv_vfio_ctl_op {
@@ -445,7 +496,6 @@ enum pv_vfio_ctl_op {
     PV_VFIO_CTL_FAULTS = 6,     /* -> pv_vfio_fault[ret] */
 };
 
-#define PV_VFIO_NAME_MAX 32 /* "0000:00:1f.7" fits, NUL included */
 #define PV_VFIO_OPTS_MAX 256
 
 struct pv_vfio_ctl_req {

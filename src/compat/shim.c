@@ -7,7 +7,11 @@
  * Hooked: every open variant libc exports (libxenevtchn uses __open_2,
  * Python open64/openat), ioctl, close, dup2/dup3 (fd table coherence),
  * fork (a child must not share its parent's hypervisor connections), and
- * connect and stat for libxenstore in a domU (xenbus.c).
+ * connect and stat for libxenstore in a domU (xenbus.c).  For VFIO
+ * (vfio.c): the pread/pwrite family and mmap on device descriptors, and
+ * fopen, readlink, lstat, access and the directory calls, for the sysfs
+ * paths a VFIO program reads; a path that is not under /dev/vfio/ or
+ * /sys/bus/pci/devices costs them a few compares.
  * Each device descriptor is a real kernel fd: here, the socket of its own
  * connection to the hypervisor.
  */
@@ -26,6 +30,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -33,6 +38,17 @@
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
 struct shim_real shim_real;
+
+/* libc's function, resolved now if a hook runs before our constructor */
+static void *real_sym(void **slot, const char *name)
+{
+    if (!*slot) {
+        *slot = dlsym(RTLD_NEXT, name);
+    }
+    return *slot;
+}
+#define REAL(fn)                                                               \
+    ((__typeof__(shim_real.fn))real_sym((void **)&shim_real.fn, #fn))
 
 /*
  * The descriptor table.  Entries are published with release stores so the
@@ -89,6 +105,23 @@ static void table_set(int fd, struct shim_dev *dev)
 
 static void dev_free(struct shim_dev *dev);
 
+static bool is_vfio(const struct shim_dev *dev)
+{
+    return dev->kind == SHIM_VFIO_CONTAINER || dev->kind == SHIM_VFIO_GROUP ||
+           dev->kind == SHIM_VFIO_DEVICE;
+}
+
+int shim_dev_install(struct shim_dev *dev)
+{
+    if (dev->fd < 0 || dev->fd >= SHIM_MAX_FD) {
+        return -EMFILE;
+    }
+    pthread_mutex_lock(&fd_lock);
+    table_set(dev->fd, dev);
+    pthread_mutex_unlock(&fd_lock);
+    return dev->fd;
+}
+
 void shim_dev_put(struct shim_dev *dev)
 {
     if (__atomic_sub_fetch(&dev->refs, 1, __ATOMIC_ACQ_REL) == 0) {
@@ -104,6 +137,8 @@ static void dev_free(struct shim_dev *dev)
         evtchn_release(dev);
     } else if (dev->kind == SHIM_GNTALLOC || dev->kind == SHIM_GNTDEV) {
         grant_release(dev); /* the connection closes below */
+    } else if (is_vfio(dev)) {
+        vfio_release(dev); /* a device's own connection closes below */
     } else {
         dev->conn.fd = -1;
     }
@@ -221,6 +256,13 @@ SHIM_EXPORT int open(const char *path, int flags, ...)
     if (n) {
         return node_open(n, flags);
     }
+    if (vfio_path(path)) {
+        bool mine;
+        int r = vfio_open(path, flags, &mine);
+        if (mine) {
+            return r;
+        }
+    }
     MODE_ARG(flags, mode);
     return shim_real.open(path, flags, mode);
 }
@@ -258,6 +300,13 @@ SHIM_EXPORT int openat(int dirfd, const char *path, int flags, ...)
 
     if (n) {
         return node_open(n, flags);
+    }
+    if (vfio_path(path)) {
+        bool mine;
+        int r = vfio_open(path, flags, &mine);
+        if (mine) {
+            return r;
+        }
     }
     MODE_ARG(flags, mode);
     return shim_real.openat(dirfd, path, flags, mode);
@@ -306,6 +355,11 @@ SHIM_EXPORT int ioctl(int fd, unsigned long req, ...)
     case SHIM_GNTDEV:
         r = grant_ioctl(dev, req, arg);
         break;
+    case SHIM_VFIO_CONTAINER:
+    case SHIM_VFIO_GROUP:
+    case SHIM_VFIO_DEVICE:
+        r = vfio_ioctl(dev, req, arg);
+        break;
     default:
         errno = ENOTTY;
         r = -1;
@@ -322,8 +376,16 @@ SHIM_EXPORT ssize_t read(int fd, void *buf, size_t count)
     if (!dev) {
         return shim_real.read(fd, buf, count);
     }
-    r = dev->kind == SHIM_EVTCHN ? evtchn_read(dev, buf, count)
-                                 : shim_real.read(fd, buf, count);
+    if (dev->kind == SHIM_EVTCHN) {
+        r = evtchn_read(dev, buf, count);
+    } else if (is_vfio(dev)) {
+        /* the descriptor is a connection: reading it would steal its
+         * replies (regions are read with pread) */
+        errno = EINVAL;
+        r = -1;
+    } else {
+        r = shim_real.read(fd, buf, count);
+    }
     shim_dev_put(dev);
     return r;
 }
@@ -346,8 +408,14 @@ SHIM_EXPORT ssize_t write(int fd, const void *buf, size_t count)
     if (!dev) {
         return shim_real.write(fd, buf, count);
     }
-    r = dev->kind == SHIM_EVTCHN ? evtchn_write(dev, buf, count)
-                                 : shim_real.write(fd, buf, count);
+    if (dev->kind == SHIM_EVTCHN) {
+        r = evtchn_write(dev, buf, count);
+    } else if (is_vfio(dev)) {
+        errno = EINVAL;
+        r = -1;
+    } else {
+        r = shim_real.write(fd, buf, count);
+    }
     shim_dev_put(dev);
     return r;
 }
@@ -417,9 +485,16 @@ SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
     void *r;
 
     if (dev) {
-        r = dev->kind == SHIM_GNTALLOC || dev->kind == SHIM_GNTDEV
-                ? grant_mmap(dev, addr, len, prot, flags, off)
-                : shim_real.mmap(addr, len, prot, flags, fd, off);
+        if (dev->kind == SHIM_GNTALLOC || dev->kind == SHIM_GNTDEV) {
+            r = grant_mmap(dev, addr, len, prot, flags, off);
+        } else if (is_vfio(dev)) {
+            r = vfio_mmap(dev, addr, len, prot, flags, off);
+            if (r != MAP_FAILED && (flags & MAP_FIXED) && grant_maps_any()) {
+                grant_replaced(r, len);
+            }
+        } else {
+            r = shim_real.mmap(addr, len, prot, flags, fd, off);
+        }
         shim_dev_put(dev);
         return r;
     }
@@ -586,6 +661,13 @@ SHIM_EXPORT int stat(const char *path, struct stat *st)
     if (in_domain && xenbus_is_store_path(path)) {
         return xenbus_stat(st);
     }
+    if (vfio_path(path)) {
+        bool mine;
+        int r = vfio_stat(path, st, true, &mine);
+        if (mine) {
+            return r;
+        }
+    }
     if (!shim_real.stat) {
         return fstatat(AT_FDCWD, path, st, 0); /* a glibc before 2.33 */
     }
@@ -599,6 +681,249 @@ SHIM_EXPORT int stat64(const char *path, struct stat64 *st)
     _Static_assert(sizeof(struct stat64) == sizeof(struct stat),
                    "stat64 is stat on this ABI");
     return stat(path, (struct stat *)st);
+}
+
+SHIM_EXPORT int lstat(const char *path, struct stat *st)
+{
+    if (vfio_path(path)) {
+        bool mine;
+        int r = vfio_stat(path, st, false, &mine);
+        if (mine) {
+            return r;
+        }
+    }
+    if (!shim_real.lstat) {
+        return fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+    }
+    return shim_real.lstat(path, st);
+}
+
+int lstat64(const char *path, struct stat64 *st);
+
+SHIM_EXPORT int lstat64(const char *path, struct stat64 *st)
+{
+    return lstat(path, (struct stat *)st);
+}
+
+SHIM_EXPORT int access(const char *path, int mode)
+{
+    if (vfio_path(path)) {
+        bool mine;
+        int r = vfio_access(path, mode, &mine);
+        if (mine) {
+            return r;
+        }
+    }
+    if (!shim_real.access) {
+        return faccessat(AT_FDCWD, path, mode, 0);
+    }
+    return shim_real.access(path, mode);
+}
+
+/* ---- VFIO devices: region access at offsets, as vfio-pci's ---- */
+
+SHIM_EXPORT ssize_t pread(int fd, void *buf, size_t count, off_t off)
+{
+    struct shim_dev *dev = shim_dev_get(fd);
+    ssize_t r;
+
+    if (!dev) {
+        return REAL(pread)(fd, buf, count, off);
+    }
+    r = is_vfio(dev) ? vfio_pread(dev, buf, count, off)
+                     : REAL(pread)(fd, buf, count, off);
+    shim_dev_put(dev);
+    return r;
+}
+
+SHIM_EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)
+{
+    struct shim_dev *dev = shim_dev_get(fd);
+    ssize_t r;
+
+    if (!dev) {
+        return REAL(pwrite)(fd, buf, count, off);
+    }
+    r = is_vfio(dev) ? vfio_pwrite(dev, buf, count, off)
+                     : REAL(pwrite)(fd, buf, count, off);
+    shim_dev_put(dev);
+    return r;
+}
+
+_Static_assert(sizeof(off_t) == sizeof(off64_t), "off64_t is off_t");
+
+SHIM_EXPORT ssize_t pread64(int fd, void *buf, size_t count, off64_t off)
+{
+    return pread(fd, buf, count, off);
+}
+
+SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t off)
+{
+    return pwrite(fd, buf, count, off);
+}
+
+ssize_t __pread_chk(int fd, void *buf, size_t count, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t count, off64_t off,
+                      size_t buflen);
+
+SHIM_EXPORT ssize_t __pread_chk(int fd, void *buf, size_t count, off_t off,
+                                size_t buflen)
+{
+    if (count > buflen) {
+        abort(); /* what glibc's fortified pread does */
+    }
+    return pread(fd, buf, count, off);
+}
+
+SHIM_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t count, off64_t off,
+                                  size_t buflen)
+{
+    return __pread_chk(fd, buf, count, off, buflen);
+}
+
+SHIM_EXPORT ssize_t preadv(int fd, const struct iovec *iov, int iovcnt,
+                           off_t off)
+{
+    struct shim_dev *dev = shim_dev_get(fd);
+    ssize_t r;
+
+    if (!dev) {
+        return REAL(preadv)(fd, iov, iovcnt, off);
+    }
+    r = is_vfio(dev) ? vfio_prwv(dev, false, iov, iovcnt, off)
+                     : REAL(preadv)(fd, iov, iovcnt, off);
+    shim_dev_put(dev);
+    return r;
+}
+
+SHIM_EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int iovcnt,
+                            off_t off)
+{
+    struct shim_dev *dev = shim_dev_get(fd);
+    ssize_t r;
+
+    if (!dev) {
+        return REAL(pwritev)(fd, iov, iovcnt, off);
+    }
+    r = is_vfio(dev) ? vfio_prwv(dev, true, iov, iovcnt, off)
+                     : REAL(pwritev)(fd, iov, iovcnt, off);
+    shim_dev_put(dev);
+    return r;
+}
+
+SHIM_EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int iovcnt,
+                             off64_t off)
+{
+    return preadv(fd, iov, iovcnt, off);
+}
+
+SHIM_EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int iovcnt,
+                              off64_t off)
+{
+    return pwritev(fd, iov, iovcnt, off);
+}
+
+/* ---- the sysfs of VFIO devices (vfio.c) ---- */
+
+SHIM_EXPORT ssize_t readlink(const char *path, char *buf, size_t n)
+{
+    if (vfio_path(path)) {
+        bool mine;
+        ssize_t r = vfio_readlink(path, buf, n, &mine);
+        if (mine) {
+            return r;
+        }
+    }
+    return REAL(readlink)(path, buf, n);
+}
+
+SHIM_EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t n)
+{
+    if (vfio_path(path)) {
+        bool mine;
+        ssize_t r = vfio_readlink(path, buf, n, &mine);
+        if (mine) {
+            return r;
+        }
+    }
+    return REAL(readlinkat)(dirfd, path, buf, n);
+}
+
+ssize_t __readlink_chk(const char *path, char *buf, size_t n, size_t buflen);
+ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t n,
+                         size_t buflen);
+
+SHIM_EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t n,
+                                   size_t buflen)
+{
+    if (n > buflen) {
+        abort();
+    }
+    return readlink(path, buf, n);
+}
+
+SHIM_EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf,
+                                     size_t n, size_t buflen)
+{
+    if (n > buflen) {
+        abort();
+    }
+    return readlinkat(dirfd, path, buf, n);
+}
+
+/* glibc's fopen opens with its internal __open, which no preload sees */
+SHIM_EXPORT FILE *fopen(const char *path, const char *mode)
+{
+    if (vfio_path(path)) {
+        bool mine;
+        FILE *f = vfio_fopen(path, mode, &mine);
+        if (mine) {
+            return f;
+        }
+    }
+    return REAL(fopen)(path, mode);
+}
+
+SHIM_EXPORT FILE *fopen64(const char *path, const char *mode)
+{
+    return fopen(path, mode);
+}
+
+SHIM_EXPORT DIR *opendir(const char *path)
+{
+    if (vfio_path(path)) {
+        bool mine;
+        DIR *d = vfio_opendir(path, &mine);
+        if (mine) {
+            return d;
+        }
+    }
+    return REAL(opendir)(path);
+}
+
+SHIM_EXPORT struct dirent *readdir(DIR *d)
+{
+    if (vfio_dirs_open()) {
+        bool mine;
+        struct dirent *r = vfio_readdir(d, &mine);
+        if (mine) {
+            return r;
+        }
+    }
+    return REAL(readdir)(d);
+}
+
+SHIM_EXPORT struct dirent64 *readdir64(DIR *d)
+{
+    return (struct dirent64 *)readdir(d);
+}
+
+SHIM_EXPORT int closedir(DIR *d)
+{
+    if (vfio_dirs_open()) {
+        vfio_closedir(d);
+    }
+    return REAL(closedir)(d);
 }
 
 /*
@@ -621,6 +946,14 @@ static void atfork_child(void)
         struct pvc fresh;
         int flags, cfd;
         if (!dev) {
+            continue;
+        }
+        if (is_vfio(dev)) {
+            /* inert in the child (vfio.c): the connections stay the
+             * parent's alone */
+            vfio_atfork_child(dev);
+            fd_table[fd] = NULL;
+            dev_free(dev);
             continue;
         }
         if (dev->kind == SHIM_EVTCHN) {
@@ -676,6 +1009,18 @@ __attribute__((constructor)) static void shim_init(void)
     shim_real.mremap = dlsym(RTLD_NEXT, "mremap");
     shim_real.connect = dlsym(RTLD_NEXT, "connect");
     shim_real.stat = dlsym(RTLD_NEXT, "stat");
+    shim_real.pread = dlsym(RTLD_NEXT, "pread");
+    shim_real.pwrite = dlsym(RTLD_NEXT, "pwrite");
+    shim_real.preadv = dlsym(RTLD_NEXT, "preadv");
+    shim_real.pwritev = dlsym(RTLD_NEXT, "pwritev");
+    shim_real.readlink = dlsym(RTLD_NEXT, "readlink");
+    shim_real.readlinkat = dlsym(RTLD_NEXT, "readlinkat");
+    shim_real.fopen = dlsym(RTLD_NEXT, "fopen");
+    shim_real.lstat = dlsym(RTLD_NEXT, "lstat");
+    shim_real.access = dlsym(RTLD_NEXT, "access");
+    shim_real.opendir = dlsym(RTLD_NEXT, "opendir");
+    shim_real.readdir = dlsym(RTLD_NEXT, "readdir");
+    shim_real.closedir = dlsym(RTLD_NEXT, "closedir");
     pthread_atfork(NULL, NULL, atfork_child);
 
     const char *tok = getenv(PV_ENV_FD);

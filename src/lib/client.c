@@ -310,10 +310,9 @@ int64_t pvc_call_fds(struct pvc *c, uint16_t type, const void *req, size_t len,
                 nfds_out);
 }
 
-int64_t pvc_call_xfds(struct pvc *c, uint16_t type, const void *req,
-                      size_t len, const int *fds_in, int nfds_in, void *rep,
-                      size_t cap, size_t *rep_len, int *fds_out,
-                      int *nfds_out)
+int64_t pvc_call_full(struct pvc *c, uint16_t type, const void *req, size_t len,
+                      const int *fds_in, int nfds_in, void *rep, size_t cap,
+                      size_t *rep_len, int *fds_out, int *nfds_out)
 {
     return call(c, type, req, len, fds_in, nfds_in, rep, cap, rep_len, fds_out,
                 nfds_out);

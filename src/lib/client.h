@@ -63,11 +63,11 @@ int64_t pvc_call_fds(struct pvc *c, uint16_t type, const void *req, size_t len,
                      void *rep, size_t cap, size_t *rep_len, int *fds_out,
                      int *nfds_out);
 
-/* The same, also sending nfds_in descriptors (copies go) with the request. */
-int64_t pvc_call_xfds(struct pvc *c, uint16_t type, const void *req,
-                      size_t len, const int *fds_in, int nfds_in, void *rep,
-                      size_t cap, size_t *rep_len, int *fds_out,
-                      int *nfds_out);
+/* The same, also sending nfds_in descriptors with the request (copies
+ * go; the caller keeps its own). */
+int64_t pvc_call_full(struct pvc *c, uint16_t type, const void *req, size_t len,
+                      const int *fds_in, int nfds_in, void *rep, size_t cap,
+                      size_t *rep_len, int *fds_out, int *nfds_out);
 
 /* An empty request carrying one descriptor (a copy goes): the reply's ret
  * or -errno. */
