@@ -221,6 +221,7 @@ static int device_add(int argc, char **argv)
         cli_die("device add: type vfio-user needs --socket PATH");
     }
     fd = dm_start(r.type, r.options, sock, &pid);
+    r.pid = pid > 0 ? (int32_t)pid : 0;
     group = pvc_call_full(cli_ctl(), PV_MSG_VFIO_CTL, &r, sizeof(r), &fd, 1,
                           buf, PV_PAYLOAD_MAX, &got, NULL, NULL);
     close(fd);

@@ -502,7 +502,7 @@ struct pv_vfio_ctl_req {
     uint32_t op;
     uint32_t group; /* 0: a new group (DEVICE_ADD) */
     uint32_t domid;
-    uint32_t pad;
+    int32_t pid; /* DEVICE_ADD: the device model's, 0: the socket's peer */
     char type[PV_VFIO_NAME_MAX];    /* DEVICE_ADD: edu, mtty, ... */
     char name[PV_VFIO_NAME_MAX];    /* DEVICE_DEL; DEVICE_ADD: "" = next */
     char options[PV_VFIO_OPTS_MAX]; /* DEVICE_ADD: the model's arguments */

@@ -291,7 +291,8 @@ static void dma_serve(struct daemon *dm, struct vdev *v, int fd,
     }
     if (rc == 0) {
         /* a write's bytes go from the request; a read's into the reply */
-        uint8_t *buf = write ? (uint8_t *)data : out + VFU_HDR_SIZE + sizeof(da);
+        uint8_t *buf =
+            write ? (uint8_t *)data : out + VFU_HDR_SIZE + sizeof(da);
         rc = dma_copy(dm, segs, nsegs, write, buf);
         if (rc) {
             daemon_log(dm, "%s: DMA %s %#llx+%llu failed: %s", v->name,
@@ -354,8 +355,9 @@ void devmodel_input(struct daemon *dm, struct conn *c)
     rc = recv_msg(c->fd, dm->vfu_in, VFU_MAX_MSG_SIZE, &h, fds, &nfds,
                   now_ms() + DM_TIMEOUT_MS);
     if (rc) {
-        devmodel_kill(dm, v, rc == -EPIPE ? "it closed its socket"
-                                          : "a message could not be read");
+        devmodel_kill(dm, v,
+                      rc == -EPIPE ? "it closed its socket"
+                                   : "a message could not be read");
         return;
     }
     dm_command(dm, v, c->fd, &h, dm->vfu_in + VFU_HDR_SIZE, fds, nfds);
@@ -402,9 +404,9 @@ int devmodel_call(struct daemon *dm, struct vdev *v, uint16_t cmd,
         return -EIO;
     }
     for (;;) {
-        struct pollfd pf[2] = {{.fd = v->main->fd, .events = POLLIN},
-                               {.fd = v->twin ? v->twin->fd : -1,
-                                .events = POLLIN}};
+        struct pollfd pf[2] = {
+            {.fd = v->main->fd, .events = POLLIN},
+            {.fd = v->twin ? v->twin->fd : -1, .events = POLLIN}};
         int64_t left = deadline - now_ms();
         struct vfu_hdr h;
         int got[VFU_MAX_MSG_FDS], ngot = 0;
@@ -439,11 +441,12 @@ int devmodel_call(struct daemon *dm, struct vdev *v, uint16_t cmd,
         if (!pf[0].revents) {
             continue;
         }
-        rc = recv_msg(v->main->fd, dm->vfu_in, VFU_MAX_MSG_SIZE, &h, got,
-                      &ngot, deadline);
+        rc = recv_msg(v->main->fd, dm->vfu_in, VFU_MAX_MSG_SIZE, &h, got, &ngot,
+                      deadline);
         if (rc) {
-            devmodel_kill(dm, v, rc == -EPIPE ? "it closed its socket"
-                                              : "a reply could not be read");
+            devmodel_kill(dm, v,
+                          rc == -EPIPE ? "it closed its socket"
+                                       : "a reply could not be read");
             return -EIO;
         }
         if (!vfu_is_reply(&h)) {
@@ -540,8 +543,8 @@ static int learn_regions(struct daemon *dm, struct vdev *v)
     size_t rlen;
     int rc;
 
-    rc = devmodel_call(dm, v, VFU_CMD_DEVICE_GET_INFO, &di, sizeof(di), NULL,
-                       0, &di, sizeof(di), &rlen, NULL, NULL);
+    rc = devmodel_call(dm, v, VFU_CMD_DEVICE_GET_INFO, &di, sizeof(di), NULL, 0,
+                       &di, sizeof(di), &rlen, NULL, NULL);
     if (rc == 0 && vfu_check_device_info_reply(&di, rlen, &di)) {
         rc = -EPROTO;
     }
@@ -562,9 +565,9 @@ static int learn_regions(struct daemon *dm, struct vdev *v)
                            sizeof(ri), NULL, 0, buf, sizeof(buf), &rlen, &fd,
                            &nfd);
         if (rc == 0 && (rlen > sizeof(buf) ||
-                        vfu_check_region_info_reply(
-                            buf, rlen, (unsigned)nfd, i, sizeof(buf), &ri,
-                            areas, VFIO_DEV_MAX_SPARSE, &nr) ||
+                        vfu_check_region_info_reply(buf, rlen, (unsigned)nfd, i,
+                                                    sizeof(buf), &ri, areas,
+                                                    VFIO_DEV_MAX_SPARSE, &nr) ||
                         nr > VFIO_DEV_MAX_SPARSE)) {
             rc = -EPROTO;
         }
@@ -576,9 +579,9 @@ static int learn_regions(struct daemon *dm, struct vdev *v)
         }
         d->regions[i].size = ri.size;
         d->regions[i].flags =
-            ri.flags & (VFIO_REGION_INFO_FLAG_READ |
-                        VFIO_REGION_INFO_FLAG_WRITE |
-                        (fd >= 0 ? VFIO_REGION_INFO_FLAG_MMAP : 0));
+            ri.flags &
+            (VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+             (fd >= 0 ? VFIO_REGION_INFO_FLAG_MMAP : 0));
         d->regions[i].nr_sparse = nr;
         for (uint32_t k = 0; k < nr; k++) {
             d->regions[i].sparse[k].offset = areas[k].offset;
@@ -599,6 +602,9 @@ static int learn_regions(struct daemon *dm, struct vdev *v)
         }
         d->irq_count[i] = ii.count;
     }
+    /* REQ ("let go of the device") is the hypervisor's to raise, as
+     * vfio-pci's is the kernel's: every device has it */
+    d->irq_count[VFIO_PCI_REQ_IRQ_INDEX] = 1;
     d->pcie = d->irq_count[VFIO_PCI_ERR_IRQ_INDEX] != 0;
     d->has_vga = d->regions[VFIO_PCI_VGA_REGION_INDEX].size != 0;
     return vfio_device_desc_check(d) ? -EPROTO : 0;
@@ -617,11 +623,11 @@ static int learn_ids(struct daemon *dm, struct vdev *v)
     size_t rlen;
     int rc;
 
-    rc = devmodel_call(dm, v, VFU_CMD_REGION_READ, &a, sizeof(a), NULL, 0,
-                       &rep, sizeof(rep), &rlen, NULL, NULL);
-    if (rc == 0 && (rlen != sizeof(rep) ||
-                    vfu_check_region_access_reply(VFU_CMD_REGION_READ, &rep,
-                                                  rlen, &a))) {
+    rc = devmodel_call(dm, v, VFU_CMD_REGION_READ, &a, sizeof(a), NULL, 0, &rep,
+                       sizeof(rep), &rlen, NULL, NULL);
+    if (rc == 0 &&
+        (rlen != sizeof(rep) ||
+         vfu_check_region_access_reply(VFU_CMD_REGION_READ, &rep, rlen, &a))) {
         rc = -EPROTO;
     }
     if (rc) {
@@ -636,7 +642,7 @@ static int learn_ids(struct daemon *dm, struct vdev *v)
     return 0;
 }
 
-int devmodel_start(struct daemon *dm, struct vdev *v, int fd)
+int devmodel_start(struct daemon *dm, struct vdev *v, int fd, pid_t pid)
 {
     struct ucred cr;
     socklen_t sl = sizeof(cr);
@@ -647,9 +653,15 @@ int devmodel_start(struct daemon *dm, struct vdev *v, int fd)
     }
     v->pidfd = -1;
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) == 0 && cr.pid > 0) {
-        v->pid = cr.pid;
-        v->pidfd = (int)syscall(SYS_pidfd_open, cr.pid, 0);
+    /* a model procvisor started: the pid its starter names (the socket
+     * pair's credentials are the starter's); a server that listens: its
+     * own, from the connection */
+    if (pid <= 0 && getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) == 0) {
+        pid = cr.pid;
+    }
+    if (pid > 0) {
+        v->pid = pid;
+        v->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     }
     v->main = conn_new(dm, fd, CONN_DEVMODEL, NULL);
     if (!v->main) {
@@ -657,11 +669,20 @@ int devmodel_start(struct daemon *dm, struct vdev *v, int fd)
     }
     v->main->vdev = v;
     rc = handshake(dm, v);
-    if (rc == 0) {
-        rc = learn_regions(dm, v);
+    if (rc) {
+        daemon_log(dm, "device %s: VERSION: %s", v->name, strerror(-rc));
+        return rc;
     }
-    if (rc == 0) {
-        rc = learn_ids(dm, v);
+    rc = learn_regions(dm, v);
+    if (rc) {
+        daemon_log(dm, "device %s: its regions and interrupts: %s", v->name,
+                   strerror(-rc));
+        return rc;
+    }
+    rc = learn_ids(dm, v);
+    if (rc) {
+        daemon_log(dm, "device %s: its configuration space: %s", v->name,
+                   strerror(-rc));
     }
     return rc;
 }
@@ -690,6 +711,11 @@ void devmodel_kill(struct daemon *dm, struct vdev *v, const char *why)
     if (v->core) {
         vfio_device_set_dead(v->core);
     }
+    if (v->req_fd >= 0) {
+        /* as vfio-pci asks its user to let go of a device going away */
+        uint64_t one = 1;
+        (void)!write(v->req_fd, &one, sizeof(one));
+    }
 }
 
 void devmodel_free(struct daemon *dm, struct vdev *v)
@@ -702,6 +728,9 @@ void devmodel_free(struct daemon *dm, struct vdev *v)
     }
     if (v->pidfd >= 0) {
         close(v->pidfd);
+    }
+    if (v->req_fd >= 0) {
+        close(v->req_fd);
     }
     free(v);
 }

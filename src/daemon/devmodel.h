@@ -39,6 +39,7 @@ struct vdev {
     uint16_t vendor, device, subsys_vendor, subsys_device;
     uint32_t class_code;
     uint64_t dma_ops; /* DMA requests served or refused */
+    int req_fd;       /* the driver's REQ eventfd, -1 */
     /* the container whose mappings the device model was given */
     struct vfio_container *attached;
     struct daemon *dm;
@@ -56,7 +57,7 @@ struct dm_backing {
 };
 
 /* devmodel.c */
-int devmodel_start(struct daemon *dm, struct vdev *v, int fd);
+int devmodel_start(struct daemon *dm, struct vdev *v, int fd, pid_t pid);
 int devmodel_call(struct daemon *dm, struct vdev *v, uint16_t cmd,
                   const void *req, size_t len, const int *fds, int nfds,
                   void *rep, size_t cap, size_t *rlen, int *rfds, int *rnfds);

@@ -307,7 +307,8 @@ static void vfio_reply(struct daemon *dm, struct conn *c,
                        const struct pv_hdr *h, int64_t ret, uint64_t cookie,
                        const void *bytes, size_t len, const int *fds, int nfds)
 {
-    struct pv_vfio_rep rep = {.ret = ret, .cookie = cookie, .len = (uint32_t)len};
+    struct pv_vfio_rep rep = {
+        .ret = ret, .cookie = cookie, .len = (uint32_t)len};
 
     memcpy(dm->tx, &rep, sizeof(rep));
     if (len) {
@@ -319,8 +320,7 @@ static void vfio_reply(struct daemon *dm, struct conn *c,
 /* SET_IRQS for the device model: the checked request, its eventfds named
  * by position (vfu_wire.h's index array). */
 static int forward_irqs(struct daemon *dm, struct vdev *v,
-                        const struct vfio_irqs_req *r, const int *fds,
-                        int nfds)
+                        const struct vfio_irqs_req *r, const int *fds, int nfds)
 {
     struct {
         struct vfu_irq_set s;
@@ -355,6 +355,31 @@ static int forward_irqs(struct daemon *dm, struct vdev *v,
     m.s.argsz = (uint32_t)len;
     return devmodel_call(dm, v, VFU_CMD_DEVICE_SET_IRQS, &m, len, fds, used,
                          NULL, 0, NULL, NULL, NULL);
+}
+
+/* REQ, "please let go of the device", is the hypervisor's interrupt: it
+ * keeps the eventfd and signals it when the device model goes away. */
+static int req_irq(struct vdev *v, const struct vfio_irqs_effect *e,
+                   const struct vfio_irqs_req *r, int *fds, int nfds)
+{
+    if (e->op == VFIO_IRQ_EFFECT_ERR_FD || e->op == VFIO_IRQ_EFFECT_DISABLE) {
+        if (v->req_fd >= 0) {
+            close(v->req_fd);
+            v->req_fd = -1;
+        }
+        if (e->op == VFIO_IRQ_EFFECT_ERR_FD && vfio_irqs_fd(r, 0) >= 0) {
+            if (nfds < 1 || fds[0] < 0) {
+                return -EINVAL;
+            }
+            v->req_fd = fds[0];
+            fds[0] = -1;
+        }
+    } else if (e->op == VFIO_IRQ_EFFECT_LOOPBACK && v->req_fd >= 0 &&
+               vfio_irqs_bool(r, 0)) {
+        uint64_t one = 1;
+        (void)!write(v->req_fd, &one, sizeof(one));
+    }
+    return 0;
 }
 
 /* GET_DEVICE_FD's descriptors: a restricted client of the device model
@@ -487,10 +512,12 @@ static void do_ioctl(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
         b = NULL;
     }
     if (ret >= 0 && rep->forward && c->vfio_kind == PV_VFIO_DEVICE) {
-        struct vdev *v =
-            vdev_of(dm, vfio_device_file_device(c->vfio_obj));
+        struct vdev *v = vdev_of(dm, vfio_device_file_device(c->vfio_obj));
         if (!v || v->dead) {
             ret = -ENODEV;
+        } else if (def && def->op == VFIO_OP_DEVICE_SET_IRQS &&
+                   rep->req.u.irqs.index == VFIO_PCI_REQ_IRQ_INDEX) {
+            ret = req_irq(v, &rep->effect, &rep->req.u.irqs, fds, nfds);
         } else if (def && def->op == VFIO_OP_DEVICE_SET_IRQS) {
             ret = forward_irqs(dm, v, &rep->req.u.irqs, fds, nfds);
         } else if (def && def->op == VFIO_OP_DEVICE_RESET) {
@@ -625,8 +652,8 @@ void m_vfio(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
     long ret = 0;
 
     memcpy(&q, p, sizeof(q));
-    if (!dm->vfio || q.len > PV_VFIO_ARG_MAX ||
-        h->len != sizeof(q) + q.len || c->kind != CONN_DOMAIN) {
+    if (!dm->vfio || q.len > PV_VFIO_ARG_MAX || h->len != sizeof(q) + q.len ||
+        c->kind != CONN_DOMAIN) {
         for (int i = 0; i < nfds; i++) {
             close(fds[i]);
         }
@@ -646,9 +673,9 @@ void m_vfio(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
         if (c->vfio_kind) {
             ret = -EBUSY; /* one object per connection */
         } else if (q.op == PV_VFIO_OPEN_CONTAINER) {
-            ret = vfio_container_open(dm->vfio, c->domid,
-                                      (uint64_t)(uintptr_t)c,
-                                      (struct vfio_container **)&obj);
+            ret =
+                vfio_container_open(dm->vfio, c->domid, (uint64_t)(uintptr_t)c,
+                                    (struct vfio_container **)&obj);
         } else {
             ret = q.arg > UINT32_MAX
                       ? -ENOENT
@@ -749,10 +776,15 @@ static void ctl_device_add(struct daemon *dm, struct conn *c,
         pick_name(dm, v->name, sizeof(v->name));
     }
     v->group = r->group ? r->group : pick_group(dm);
-    v->next = dm->vdevs; /* listed first: devmodel_call may kill it */
-    dm->vdevs = v;
+    v->req_fd = -1;
+    /* listed before it starts (devmodel_call may kill it), last in order */
+    struct vdev **tail = &dm->vdevs;
+    while (*tail) {
+        tail = &(*tail)->next;
+    }
+    *tail = v;
     if (rc == 0) {
-        rc = devmodel_start(dm, v, fd);
+        rc = devmodel_start(dm, v, fd, (pid_t)r->pid);
     } else {
         close(fd);
     }
@@ -763,7 +795,12 @@ static void ctl_device_add(struct daemon *dm, struct conn *c,
     if (rc) {
         daemon_log(dm, "device add %s (%s): %s", v->name, v->type,
                    strerror((int)-rc));
-        dm->vdevs = v->next;
+        for (struct vdev **pp = &dm->vdevs; *pp; pp = &(*pp)->next) {
+            if (*pp == v) {
+                *pp = v->next;
+                break;
+            }
+        }
         devmodel_free(dm, v);
         conn_reply_ret(dm, c, h, rc);
         return;
@@ -805,7 +842,7 @@ static void ctl_device_del(struct daemon *dm, struct conn *c,
     conn_reply_ret(dm, c, h, 0);
 }
 
-static void ctl_list(struct daemon *dm, struct conn *c, const struct pv_hdr *h)
+static void vctl_list(struct daemon *dm, struct conn *c, const struct pv_hdr *h)
 {
     struct pv_rep *rep = (struct pv_rep *)dm->tx;
     struct pv_vfio_devinfo *d = (struct pv_vfio_devinfo *)(rep + 1);
@@ -892,7 +929,7 @@ void ctl_vfio(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
         ctl_device_del(dm, c, h, &r);
         break;
     case PV_VFIO_CTL_LIST:
-        ctl_list(dm, c, h);
+        vctl_list(dm, c, h);
         break;
     case PV_VFIO_CTL_ASSIGN:
         if (!hv_domain_find(&dm->hv, r.domid)) {

@@ -233,6 +233,11 @@ static bool bdf_ok(const char *s)
     return s[8] <= '1'; /* device number 00..1f */
 }
 
+struct vfio_container *vfio_group_container(const struct vfio_group *g)
+{
+    return g->container;
+}
+
 struct vfio_group *vfio_group_find(const struct vfio *v, uint32_t id)
 {
     for (struct vfio_group *g = v->groups; g && g->id <= id; g = g->next) {

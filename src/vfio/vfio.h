@@ -138,6 +138,8 @@ int vfio_group_release(struct vfio *v, uint32_t group_id);
 /* Forgets an empty group: -ENOENT, -EBUSY (devices, or open). */
 int vfio_group_delete(struct vfio *v, uint32_t group_id);
 struct vfio_group *vfio_group_find(const struct vfio *v, uint32_t id);
+/* The container the group is in, or NULL. */
+struct vfio_container *vfio_group_container(const struct vfio_group *g);
 /* The groups' ids in ascending order: how many there are (may exceed max) */
 size_t vfio_group_ids(const struct vfio *v, uint32_t *ids, size_t max);
 /* The group's i-th device (in order of addition), or NULL. */
