@@ -52,7 +52,8 @@ int iommu_config_check(const struct iommu_config *cfg)
 {
     uint64_t pg = cfg->pgsize_bitmap & -cfg->pgsize_bitmap;
 
-    if (pg < IOMMU_PAGE_SIZE || cfg->nranges > IOMMU_MAX_RANGES) {
+    if (pg < IOMMU_PAGE_SIZE || !cfg->nranges ||
+        cfg->nranges > IOMMU_MAX_RANGES) {
         return -EINVAL;
     }
     for (uint32_t i = 0; i < cfg->nranges; i++) {

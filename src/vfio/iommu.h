@@ -49,7 +49,8 @@
 #define IOMMU_PROT_WRITE VFIO_DMA_MAP_FLAG_WRITE
 
 struct iommu_config {
-    /* the usable IOVA ranges, inclusive ends, sorted, disjoint and not
+    /* the usable IOVA ranges (1 or more), inclusive ends, sorted, disjoint
+     * and not
      * touching; each start and each end + 1 aligned to the smallest page
      * (end may be UINT64_MAX).  A mapping must fit in one range. */
     struct vfio_iova_range ranges[IOMMU_MAX_RANGES];

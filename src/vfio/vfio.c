@@ -1382,6 +1382,9 @@ size_t vfio_faults(const struct vfio *v, uint64_t after, struct vfio_fault *out,
     uint64_t first = vfio_faults_lost(v) + 1;
     size_t n = 0;
 
+    if (after >= v->nfaults) {
+        return 0;
+    }
     if (after + 1 > first) {
         first = after + 1;
     }

@@ -66,7 +66,8 @@ struct vfio_group;
 struct vfio_container;
 struct vfio_device_file;
 
-/* What the model asks of its embedder; members may be NULL. */
+/* What the model asks of its embedder; members may be NULL.  Callbacks run
+ * in the middle of a model operation: they must not call into the model. */
 struct vfio_ops {
     /*
      * A mapping left container c's IOMMU: UNMAP_DMA, UNMAP_ALL, or the

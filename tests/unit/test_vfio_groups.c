@@ -666,7 +666,8 @@ static void test_device_death(void **state)
 static int irqs(struct vfio_device_file *f, uint32_t flags, uint32_t index,
                 uint32_t start, uint32_t count, const void *fds)
 {
-    uint8_t b[20 + 4 * 8];
+    /* static: R.req points into it after the call */
+    static uint8_t b[20 + 4 * 8];
     struct vfio_irq_set s = {0};
     size_t data = 0;
 
@@ -918,6 +919,8 @@ static void test_dma_faults(void **state)
     assert_int_equal(vfio_faults(T->v, 8, fl, 8), 2);
     assert_int_equal(fl[0].seq, 9);
     assert_int_equal(vfio_faults(T->v, 10, fl, 8), 0);
+    assert_int_equal(vfio_faults(T->v, 11, fl, 8), 0);
+    assert_int_equal(vfio_faults(T->v, ~0ull, fl, 8), 0);
     assert_int_equal(vfio_faults(T->v, 0, fl, 3), 3);
     /* per device counters survive the ring */
     vfio_device_stats(T->d50, &ds);

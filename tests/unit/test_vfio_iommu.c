@@ -611,6 +611,8 @@ static void test_config(void **state)
     iommu_config_default(&cfg);
     cfg.nranges = IOMMU_MAX_RANGES + 1;
     assert_int_equal(iommu_config_check(&cfg), -EINVAL);
+    cfg.nranges = 0; /* nothing mappable at all */
+    assert_int_equal(iommu_config_check(&cfg), -EINVAL);
     /* two ranges: unsorted, overlapping and touching ones are refused */
     iommu_config_default(&cfg);
     cfg.nranges = 2;
