@@ -109,11 +109,13 @@ void vfu_log(struct vfu_dev *d, const char *fmt, ...)
  * and bus mastering must be on; then fd-backed parts are copied directly
  * and the rest travel as DMA_READ/DMA_WRITE messages (on the twin socket if
  * there is one), max_data_xfer_size at a time.  Returns 0; -EPERM (bus
- * master off), -EFAULT (not mapped, or no permission: nothing moved),
- * -EIO (the client refused a message, or a mapped file failed: a
- * vfu_dma_write may have moved the chunks before).  Every failure is a DMA
- * fault the device must report, and is logged.  DMA_UNMAP never runs while
- * one of these is in progress.
+ * master off), -EFAULT (not mapped, or no permission: nothing moved; or
+ * the client answered a DMA message with an error: refused), -EIO (no
+ * answer, a malformed one, or a mapped file failed).  After -EFAULT from
+ * the client or -EIO, a vfu_dma_write may have moved the chunks before
+ * (a vfu_dma_read's buffer holds garbage).  Every failure is a DMA fault
+ * the device must report, and is logged.  DMA_UNMAP never runs while one
+ * of these is in progress.
  */
 int vfu_dma_read(struct vfu_dev *d, uint64_t iova, void *buf, size_t len);
 int vfu_dma_write(struct vfu_dev *d, uint64_t iova, const void *buf,
