@@ -95,6 +95,11 @@ int vfu_dev_set_region(struct vfu_dev *d, unsigned int idx,
  * size, ERR/REQ 0 or 1. */
 int vfu_dev_set_irqs(struct vfu_dev *d, unsigned int index, uint32_t count);
 
+/* How long a reply may block on a client that does not read before its
+ * connection is dropped (VFU_SERVER_SEND_TIMEOUT by default), for the
+ * connections made from now on. */
+void vfu_dev_set_send_timeout(struct vfu_dev *d, int ms);
+
 /* Log to stderr with the device's name (off with quiet). */
 void vfu_dev_set_quiet(struct vfu_dev *d, bool quiet);
 void vfu_log(struct vfu_dev *d, const char *fmt, ...)
