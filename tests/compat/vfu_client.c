@@ -1020,6 +1020,46 @@ static void test_edu_no_twin(void)
     stop(&c);
 }
 
+/* ---- SIGTERM with everything set up ---- */
+
+static void test_sigterm(void)
+{
+    struct vfu_pv_add_client a = {0, 0};
+    int efd = eventfd(0, EFD_CLOEXEC), mfd = memfd_create("t", MFD_CLOEXEC);
+    int sv[2];
+    struct cli c;
+
+    printf("# SIGTERM during a session\n");
+    if (!check(start(&c, "edu", (const char *const[]){"-q", NULL}) == 0,
+               "spawn")) {
+        return;
+    }
+    if (ftruncate(mfd, 0x4000) < 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        check(false, "set-up");
+        return;
+    }
+    check(negotiate(&c, true) == 0 &&
+              dma_map(&c, VFU_DMA_READ | VFU_DMA_WRITE, 0, 0x10000, 0x4000,
+                      mfd) == 0 &&
+              dma_map(&c, VFU_DMA_READ, 0, 0x20000, 0x1000, -1) == 0 &&
+              set_irqs(&c, EFD_TRIGGER, 0, 0, 1, NULL, 0, &efd, 1) == 0 &&
+              rpc(&c, VFU_CMD_PV_ADD_CLIENT, &a, sizeof(a), &sv[0], 1) == 0,
+          "maps, INTx, a restricted client, a twin socket");
+    close(sv[0]); /* the model has its own */
+    kill(c.pid, SIGTERM);
+    check(reap(c.pid, 10000) == 0, "SIGTERM: everything released, exit 0");
+    {
+        char b;
+
+        check(read(sv[1], &b, 1) == 0, "the restricted client sees EOF");
+    }
+    close(sv[1]);
+    close(efd);
+    close(mfd);
+    stop(&c);
+}
+
 /* ---- framing errors ---- */
 
 static void test_framing(void)
@@ -1246,6 +1286,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     test_edu_twin();
     test_edu_no_twin();
+    test_sigterm();
     test_framing();
     test_socket_mode();
     test_mtty();
