@@ -93,6 +93,7 @@ static int do_version(struct vfu_conn *c, struct vfu_msg *m, struct out *o)
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
             d->twin = vfu_conn_new(d, VFU_CONN_TWIN, sv[0]);
             if (d->twin) {
+                d->twin_used = true;
                 ours.twin_supported = true;
                 ours.twin_has_index = true;
                 ours.twin_fd_index = 0;

@@ -310,6 +310,10 @@ static int dma_rw(struct vfu_dev *d, bool write, uint64_t iova, void *buf,
         left -= n;
     }
     d->dma_busy--;
+    if (rc == -EFAULT) {
+        /* the client refused a DMA message: its IOMMU says no */
+        return fault(d, "refused by the client", write, iova, len, -EFAULT);
+    }
     if (rc) {
         return fault(d, "the client's memory failed", write, iova, len, -EIO);
     }

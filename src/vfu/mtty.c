@@ -12,6 +12,9 @@
  * THR-empty cause; LSR.OE is cleared by reading LSR; THRE and TEMT are
  * always set (the loopback transmitter drains at once); FCR's trigger
  * levels (1, 4, 8, 14) apply; the divisor latches are plain registers.
+ * As in the sample, the FIFO is 16 bytes deep from power-on (trigger
+ * level 1); writing FCR with the FIFO enable bit clear makes it 1 byte
+ * deep (16450 mode) until it is set again.
  * Modem status: MSR reads DCD, DSR and CTS set; changing MCR's DTR or RTS
  * latches a modem-status cause (and MSR's delta bits) until MSR is read.
  *
@@ -33,6 +36,7 @@ struct uart {
     uint8_t head, count; /* oldest byte, bytes held */
     uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
     uint8_t trigger; /* received-data interrupt level */
+    bool fifo16;     /* 16 bytes deep; 1 once FCR turns FIFOs off */
     bool overrun;    /* LSR.OE, until LSR is read */
     bool thre;       /* a THR-empty cause, until IIR reports it */
     bool modem;      /* a modem-status cause, until MSR is read */
@@ -47,7 +51,7 @@ struct mtty {
 
 static unsigned int fifo_max(const struct uart *u)
 {
-    return (u->fcr & MTTY_FCR_FIFO) ? MTTY_FIFO_SIZE : 1;
+    return u->fifo16 ? MTTY_FIFO_SIZE : 1;
 }
 
 /* the highest-priority cause IER enables, or MTTY_IIR_NONE */
@@ -119,6 +123,7 @@ static void uart_write(struct uart *u, unsigned int reg, uint8_t v)
             u->head = u->count = 0;
         }
         u->fcr = v & (MTTY_FCR_FIFO | 0xc0);
+        u->fifo16 = v & MTTY_FCR_FIFO;
         if (u->fcr & MTTY_FCR_FIFO) {
             static const uint8_t levels[4] = {1, 4, 8, 14};
 
@@ -222,6 +227,7 @@ static void uart_reset(struct uart *u)
 {
     memset(u, 0, sizeof(*u));
     u->trigger = 1;
+    u->fifo16 = true; /* as the sample: 16 deep from power-on */
 }
 
 static void mtty_reset(void *opaque)

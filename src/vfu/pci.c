@@ -262,7 +262,10 @@ void vfu_pci_finalize(struct vfu_pci *p)
 
 void vfu_pci_reset(struct vfu_pci *p)
 {
-    memcpy(p->cfg, p->reset, sizeof(p->cfg));
+    /* every writable bit of a conventional function resets to 0 */
+    for (unsigned int i = 0; i < VFU_PCI_CFG_SIZE; i++) {
+        p->cfg[i] = p->reset[i] & ~p->wmask[i];
+    }
 }
 
 int vfu_pci_read(const struct vfu_pci *p, uint32_t off, void *buf, uint32_t len)

@@ -44,6 +44,7 @@ int vfu_dev_new(struct vfu_dev **out, const char *name,
     snprintf(d->name, sizeof(d->name), "%s", name);
     d->ops = ops;
     d->opaque = opaque;
+    d->send_timeout_ms = VFU_SERVER_SEND_TIMEOUT;
     for (unsigned int i = 0; i < VFU_NUM_REGIONS; i++) {
         d->regions[i].fd = -1;
     }
@@ -137,6 +138,11 @@ int vfu_dev_set_irqs(struct vfu_dev *d, unsigned int index, uint32_t count)
     return 0;
 }
 
+void vfu_dev_set_send_timeout(struct vfu_dev *d, int ms)
+{
+    d->send_timeout_ms = ms > 0 ? ms : 1;
+}
+
 void vfu_dev_set_quiet(struct vfu_dev *d, bool quiet)
 {
     d->quiet = quiet;
@@ -199,9 +205,8 @@ struct vfu_conn *vfu_conn_new(struct vfu_dev *d, enum vfu_conn_kind kind,
     c->kind = kind;
     c->fd = fd;
     if (fd >= 0) {
-        struct timeval tv = {.tv_sec = VFU_SERVER_SEND_TIMEOUT / 1000,
-                             .tv_usec =
-                                 (VFU_SERVER_SEND_TIMEOUT % 1000) * 1000};
+        struct timeval tv = {.tv_sec = d->send_timeout_ms / 1000,
+                             .tv_usec = (d->send_timeout_ms % 1000) * 1000};
         int fl = fcntl(fd, F_GETFL);
 
         /* sends block (bounded), receives never (MSG_DONTWAIT) */
@@ -604,7 +609,9 @@ static int peer_dma_chunk(struct vfu_dev *d, struct vfu_conn *c, bool write,
 int vfu_peer_dma(struct vfu_dev *d, bool write, uint64_t addr, void *buf,
                  uint64_t len)
 {
-    struct vfu_conn *c = d->twin && !d->twin->dead ? d->twin : d->main;
+    /* once a twin socket was agreed, the client looks for DMA messages
+     * there only: if it is gone, so is message DMA */
+    struct vfu_conn *c = d->twin_used ? d->twin : d->main;
     uint64_t chunk = d->peer.max_data_xfer_size;
     uint8_t *b = buf;
 
@@ -710,6 +717,7 @@ void vfu_session_end(struct vfu_dev *d)
     vfu_dma_unmap_all(d);
     vfu_irq_disable_all(d);
     d->negotiated = false;
+    d->twin_used = false;
     vfu_caps_default(&d->peer);
     d->work_pending = false;
 }

@@ -70,6 +70,7 @@ struct vfu_dev {
     const struct vfu_dev_ops *ops;
     void *opaque;
     bool quiet;
+    int send_timeout_ms;
     struct vfu_pci pci;
     struct vfu_region regions[VFU_NUM_REGIONS];
     uint32_t irq_count[VFU_NUM_IRQS];
@@ -78,6 +79,7 @@ struct vfu_dev {
     struct vfu_conn *main, *twin, *clients;
     unsigned int nclients;
     bool negotiated;
+    bool twin_used;       /* DMA messages go on the twin, or nowhere */
     struct vfu_caps peer; /* the client's capabilities */
     uint16_t next_id;     /* msg_id of our next server-to-client command */
     struct vfu_msg *defer_head, *defer_tail; /* commands that came during a

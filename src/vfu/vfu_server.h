@@ -95,6 +95,11 @@ int vfu_dev_set_region(struct vfu_dev *d, unsigned int idx,
  * size, ERR/REQ 0 or 1. */
 int vfu_dev_set_irqs(struct vfu_dev *d, unsigned int index, uint32_t count);
 
+/* How long a reply may block on a client that does not read before its
+ * connection is dropped (VFU_SERVER_SEND_TIMEOUT by default), for the
+ * connections made from now on. */
+void vfu_dev_set_send_timeout(struct vfu_dev *d, int ms);
+
 /* Log to stderr with the device's name (off with quiet). */
 void vfu_dev_set_quiet(struct vfu_dev *d, bool quiet);
 void vfu_log(struct vfu_dev *d, const char *fmt, ...)
@@ -109,11 +114,13 @@ void vfu_log(struct vfu_dev *d, const char *fmt, ...)
  * and bus mastering must be on; then fd-backed parts are copied directly
  * and the rest travel as DMA_READ/DMA_WRITE messages (on the twin socket if
  * there is one), max_data_xfer_size at a time.  Returns 0; -EPERM (bus
- * master off), -EFAULT (not mapped, or no permission: nothing moved),
- * -EIO (the client refused a message, or a mapped file failed: a
- * vfu_dma_write may have moved the chunks before).  Every failure is a DMA
- * fault the device must report, and is logged.  DMA_UNMAP never runs while
- * one of these is in progress.
+ * master off), -EFAULT (not mapped, or no permission: nothing moved; or
+ * the client answered a DMA message with an error: refused), -EIO (no
+ * answer, a malformed one, or a mapped file failed).  After -EFAULT from
+ * the client or -EIO, a vfu_dma_write may have moved the chunks before
+ * (a vfu_dma_read's buffer holds garbage).  Every failure is a DMA fault
+ * the device must report, and is logged.  DMA_UNMAP never runs while one
+ * of these is in progress.
  */
 int vfu_dma_read(struct vfu_dev *d, uint64_t iova, void *buf, size_t len);
 int vfu_dma_write(struct vfu_dev *d, uint64_t iova, const void *buf,

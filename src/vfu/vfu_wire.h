@@ -513,13 +513,15 @@ int vfu_check_device_info_reply(const void *p, size_t len,
 
 /*
  * DEVICE_GET_REGION_INFO reply to a request for index with room argsz:
- * len >= 32 and <= argsz, the same index; argsz reports the full size; if
- * it fits and CAPS is set, the chain is walked: every header inside the
- * payload and 4-aligned, offsets increasing (so no cycle), at most
- * VFU_MAX_CAPS; a SPARSE_MMAP cap's areas fit the payload, number at most
- * VFU_MAX_SPARSE_AREAS and lie inside the region.  MMAP needs exactly one
- * fd, none otherwise.  Up to max_areas areas are copied to areas[],
- * *nr_areas says how many the cap held (0 without one).
+ * len >= 32 and <= argsz, the same index, no undefined flag.  With CAPS
+ * and cap_offset 0 the caps did not fit (VFIO's answer: argsz, larger
+ * than len, is the size to ask again with); with cap_offset set the chain
+ * is walked: every header inside the payload and 4-aligned, offsets
+ * increasing (so no cycle), at most VFU_MAX_CAPS; a SPARSE_MMAP cap's
+ * areas fit the payload, number at most VFU_MAX_SPARSE_AREAS and lie
+ * inside the region.  MMAP needs exactly one fd, none otherwise.  Up to
+ * max_areas areas are copied to areas[], *nr_areas says how many the cap
+ * held (0 without one).
  */
 int vfu_check_region_info_reply(const void *p, size_t len, unsigned nfds,
                                 uint32_t index, uint32_t argsz,

@@ -1116,10 +1116,9 @@ int vfu_check_region_info_reply(const void *p, size_t len, unsigned nfds,
     if (!(ri->flags & VFIO_REGION_INFO_FLAG_CAPS)) {
         return ri->cap_offset ? -EINVAL : 0;
     }
-    if (ri->argsz > len) {
-        /* the caps did not fit: the client grows the buffer and asks
-         * again; nothing of the chain is in this reply */
-        return 0;
+    if (ri->cap_offset == 0) {
+        /* as VFIO: the caps did not fit (argsz says the size needed) */
+        return ri->argsz > len ? 0 : -EINVAL;
     }
     return walk_caps(p, len, ri, areas, max_areas, nr_areas);
 }
