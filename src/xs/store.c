@@ -146,7 +146,54 @@ struct xs_dom *xs_dom_get(struct xs_store *s, unsigned int domid)
     d = &s->doms[s->ndoms++];
     memset(d, 0, sizeof(*d));
     d->domid = domid;
+    /* domain 0 is older than everything; others are not known alive yet */
+    d->generation = domid == 0 ? 0 : XS_NO_GENERATION;
     return d;
+}
+
+int xs_dom_alive(struct xs_store *s, unsigned int domid)
+{
+    struct xs_dom *d = xs_dom_get(s, domid);
+
+    if (!d) {
+        return -ENOMEM;
+    }
+    /* as 4.17's alloc_domain(): the generation when first learnt of,
+     * a new one: younger than every node written so far */
+    if (d->generation == XS_NO_GENERATION) {
+        d->generation = ++s->generation;
+    }
+    return 0;
+}
+
+/*
+ * 4.17's chk_domain_generation(): does domid's live incarnation date from
+ * gen or before?  A released or dead domain has none.
+ */
+static bool dom_older(const struct xs_store *s, unsigned int domid,
+                      uint64_t gen)
+{
+    const struct xs_dom *d;
+
+    if (domid == 0) {
+        return true;
+    }
+    d = xs_dom_find(s, domid);
+    return d && d->generation != XS_NO_GENERATION && d->generation <= gen;
+}
+
+/*
+ * 4.17's domain_adjust_node_perms(), on a node's copy: entries naming a
+ * domain younger than the node are ignored from now on (a write keeps it).
+ */
+static void adjust_perms(const struct xs_store *s, struct xs_node *n)
+{
+    for (uint32_t i = 1; i < n->nperms; i++) {
+        if (!(n->perms[i].perms & XS_PERM_IGNORE) &&
+            !dom_older(s, n->perms[i].id, n->generation)) {
+            n->perms[i].perms |= XS_PERM_IGNORE;
+        }
+    }
 }
 
 /* adds delta to the node count of a node's owner */
@@ -166,20 +213,30 @@ static bool unpriv(const struct xs_conn *c)
 }
 
 /* 4.17's perm_for_conn(): the owner, its target's controller and the
- * privileged get everything; others the first matching entry, or entry 0 */
+ * privileged get everything; others the first matching entry, or entry 0.
+ * Entries (and an owner) naming a domain younger than the node do not
+ * count: such an owner is domain 0. */
 unsigned int xs_perm_for_conn(struct xs_conn *c, const struct xs_perm *p,
-                              uint32_t n)
+                              uint32_t n, uint64_t gen)
 {
     const unsigned int all = XS_PERM_READ | XS_PERM_WRITE | XS_PERM_OWNER;
-    struct xs_dom *d = xs_dom_find(c->s, c->domid);
-    bool tgt = d && d->has_target;
+    struct xs_dom *d;
+    unsigned int owner;
+    bool tgt;
 
-    if (c->priv || p[0].id == c->domid || (tgt && p[0].id == d->target)) {
+    if (c->priv) {
+        return all;
+    }
+    d = xs_dom_find(c->s, c->domid);
+    tgt = d && d->has_target;
+    owner = dom_older(c->s, p[0].id, gen) ? p[0].id : 0;
+    if (owner == c->domid || (tgt && owner == d->target)) {
         return all;
     }
     for (uint32_t i = 1; i < n; i++) {
         if (!(p[i].perms & XS_PERM_IGNORE) &&
-            (p[i].id == c->domid || (tgt && p[i].id == d->target))) {
+            (p[i].id == c->domid || (tgt && p[i].id == d->target)) &&
+            dom_older(c->s, p[i].id, gen)) {
             return p[i].perms & all;
         }
     }
@@ -265,8 +322,9 @@ static int acc_new(struct xs_conn *c, struct xs_tx *t, const char *path,
 
 /*
  * read_node(): a copy of the node as c sees it (its transaction's view, or
- * the committed tree).  Inside a transaction the first access records the
- * node's generation (or its absence) for the commit-time check.
+ * the committed tree), its permissions adjusted to the domains alive.
+ * Inside a transaction the first access records the node's generation (or
+ * its absence) for the commit-time check.
  */
 static int read_node(struct xs_store *s, struct xs_conn *c, const char *name,
                      struct xs_node **out)
@@ -297,14 +355,20 @@ static int read_node(struct xs_store *s, struct xs_conn *c, const char *name,
                     t->fail = true;
                     return -ENOMEM;
                 }
+                adjust_perms(s, a->node);
             }
+            g = a->node;
         }
     }
     if (!g) {
         return -ENOENT;
     }
     *out = node_dup(s, g);
-    return *out ? 0 : -ENOMEM;
+    if (!*out) {
+        return -ENOMEM;
+    }
+    adjust_perms(s, *out);
+    return 0;
 }
 
 /*
@@ -463,13 +527,14 @@ static const char *watch_path(const struct xs_conn *c, const struct xs_watch *w,
  */
 static bool watch_permitted(struct xs_conn *i, const char *name,
                             const struct xs_node *node,
-                            const struct xs_perm *old, uint32_t nold)
+                            const struct xs_perm *old, uint32_t nold,
+                            uint64_t oldgen)
 {
     struct xs_store *s = i->s;
     const struct xs_node *parent;
     char *pname;
 
-    if (old && (xs_perm_for_conn(i, old, nold) & XS_PERM_READ)) {
+    if (old && (xs_perm_for_conn(i, old, nold, oldgen) & XS_PERM_READ)) {
         return true;
     }
     if (!node) {
@@ -478,7 +543,8 @@ static bool watch_permitted(struct xs_conn *i, const char *name,
             return false;
         }
     }
-    if (xs_perm_for_conn(i, node->perms, node->nperms) & XS_PERM_READ) {
+    if (xs_perm_for_conn(i, node->perms, node->nperms, node->generation) &
+        XS_PERM_READ) {
         return true;
     }
     pname = parent_of(s, name);
@@ -487,8 +553,9 @@ static bool watch_permitted(struct xs_conn *i, const char *name,
     }
     parent = xs_map_get(&s->db, pname);
     xs_free(s, pname);
-    return parent &&
-           (xs_perm_for_conn(i, parent->perms, parent->nperms) & XS_PERM_READ);
+    return parent && (xs_perm_for_conn(i, parent->perms, parent->nperms,
+                                       parent->generation) &
+                      XS_PERM_READ);
 }
 
 /* Queues the event on c's transaction (fired at commit). */
@@ -515,14 +582,15 @@ static void queue_tx_event(struct xs_conn *c, const char *name, bool exact)
  */
 static void fire_watches(struct xs_store *s, struct xs_conn *c,
                          const char *name, const struct xs_node *node,
-                         bool exact, const struct xs_perm *old, uint32_t nold)
+                         bool exact, const struct xs_perm *old, uint32_t nold,
+                         uint64_t oldgen)
 {
     if (c && c->cur) {
         queue_tx_event(c, name, exact);
         return;
     }
     for (struct xs_conn *i = s->conns; i; i = i->next) {
-        if (!watch_permitted(i, name, node, old, nold)) {
+        if (!i->watches || !watch_permitted(i, name, node, old, nold, oldgen)) {
             continue;
         }
         for (struct xs_watch *w = i->watches; w; w = w->next) {
@@ -554,7 +622,8 @@ void xs_fire_special(struct xs_store *s, const char *name)
     struct xs_perm **p = xs_special_perms(s, name, &n);
 
     for (struct xs_conn *i = s->conns; i; i = i->next) {
-        if (!p || !(xs_perm_for_conn(i, *p, *n) & XS_PERM_READ)) {
+        if (!p ||
+            !(xs_perm_for_conn(i, *p, *n, XS_NO_GENERATION) & XS_PERM_READ)) {
             continue;
         }
         for (struct xs_watch *w = i->watches; w; w = w->next) {
@@ -612,7 +681,8 @@ static int errno_from_parents(struct xs_conn *c, const char *name, int err,
     } while (strcmp(cur, "/"));
     xs_free(s, cur);
     if (node) {
-        pperm = xs_perm_for_conn(c, node->perms, node->nperms);
+        pperm =
+            xs_perm_for_conn(c, node->perms, node->nperms, node->generation);
         xs_node_free(s, node);
     }
     return (pperm & perm) ? err : -EACCES;
@@ -630,7 +700,8 @@ int xs_get_node(struct xs_conn *c, const char *name, unsigned int perm,
         return -EINVAL;
     }
     rc = read_node(c->s, c, name, &n);
-    if (!rc && (xs_perm_for_conn(c, n->perms, n->nperms) & perm) != perm) {
+    if (!rc && (xs_perm_for_conn(c, n->perms, n->nperms, n->generation) &
+                perm) != perm) {
         xs_node_free(c->s, n);
         rc = -EACCES;
     }
@@ -802,7 +873,7 @@ int xs_do_write(struct xs_conn *c, const char *name, const char *data,
         rc = create_node(c, canon, data, len, &node);
     }
     if (!rc) {
-        fire_watches(s, c, canon, node, false, NULL, 0);
+        fire_watches(s, c, canon, node, false, NULL, 0, 0);
     }
 out:
     xs_node_free(s, node);
@@ -837,7 +908,7 @@ static int del_subtree(struct xs_store *s, struct xs_conn *c, const char *name,
     }
     rc = delete_node(s, c, name);
     if (!rc) {
-        fire_watches(s, c, name, n, strcmp(name, root) != 0, NULL, 0);
+        fire_watches(s, c, name, n, strcmp(name, root) != 0, NULL, 0, 0);
     }
 out:
     xs_node_free(s, n);
@@ -906,6 +977,7 @@ int xs_do_set_perms(struct xs_conn *c, const char *name,
     struct xs_node *node = NULL;
     struct xs_perm *old = NULL, *np;
     uint32_t nold;
+    uint64_t oldgen;
     int rc;
 
     if (!canon) {
@@ -927,11 +999,12 @@ int xs_do_set_perms(struct xs_conn *c, const char *name,
     }
     old = node->perms;
     nold = node->nperms;
+    oldgen = node->generation;
     node->perms = np;
     node->nperms = n;
     rc = write_node(s, c, node, false);
     if (!rc) {
-        fire_watches(s, c, canon, node, false, old, nold);
+        fire_watches(s, c, canon, node, false, old, nold, oldgen);
     }
 out:
     xs_free(s, old);
@@ -1049,6 +1122,19 @@ int xs_tx_commit(struct xs_conn *c, struct xs_tx *t)
     if (t->fail) {
         return -ENOMEM;
     }
+    /*
+     * The domains a written node's permissions name must date from when
+     * the transaction wrote it: an entry for one released since (its domid
+     * maybe reused already) is ignored, and such an owner becomes dom0.
+     */
+    for (struct xs_acc *a = t->ahead; a; a = a->next) {
+        if (a->modified && a->node) {
+            adjust_perms(s, a->node);
+            if (!dom_older(s, a->node->perms[0].id, a->node->generation)) {
+                a->node->perms[0].id = 0;
+            }
+        }
+    }
     if (t->node_created && unpriv(c) && (rc = tx_check_quota(s, t))) {
         return rc;
     }
@@ -1073,7 +1159,7 @@ int xs_tx_commit(struct xs_conn *c, struct xs_tx *t)
         }
         if (a->fire) {
             fire_watches(s, NULL, a->path, NULL, a->exact, a->old_perms,
-                         a->nold);
+                         a->nold, a->gen);
         }
     }
     return 0;
@@ -1087,7 +1173,9 @@ int xs_conn_new(struct xs_store *s, unsigned int domid, bool privileged,
     struct xs_conn *c = xs_zalloc(s, sizeof(*c));
     struct xs_conn **pp = &s->conns;
 
-    if (!c) {
+    /* a domain with a connection exists: the store knows it from now on */
+    if (!c || xs_dom_alive(s, domid)) {
+        xs_free(s, c);
         return -ENOMEM;
     }
     c->s = s;
@@ -1188,11 +1276,12 @@ unsigned int xs_conn_domid(const struct xs_conn *c)
 
 int xs_domain_introduce(struct xs_store *s, unsigned int domid)
 {
-    struct xs_dom *d = xs_dom_get(s, domid);
+    struct xs_dom *d;
 
-    if (!d) {
+    if (xs_dom_alive(s, domid)) {
         return -ENOMEM;
     }
+    d = xs_dom_find(s, domid);
     if (!d->introduced) {
         d->introduced = true;
         if (domid != 0) {
@@ -1269,19 +1358,16 @@ int xs_domain_release(struct xs_store *s, unsigned int domid)
     }
     d->introduced = false;
     d->has_target = false;
-    remove_owned(s, "/", domid);
-    /* what 4.17's generation check does for a dead domain's entries */
-    for (size_t i = 0; i < s->db.nb; i++) {
-        for (struct xs_map_ent *e = s->db.b[i]; e; e = e->next) {
-            struct xs_node *n = e->val;
-
-            for (uint32_t k = 1; k < n->nperms; k++) {
-                if (n->perms[k].id == domid) {
-                    n->perms[k].perms |= XS_PERM_IGNORE;
-                }
-            }
+    /* its entries are ignored from now on (the generation rule), and a new
+     * domain with its id will be younger than every node naming it */
+    d->generation = XS_NO_GENERATION;
+    /* a controller of it (SET_TARGET) must not reach a reused domid */
+    for (size_t i = 0; i < s->ndoms; i++) {
+        if (s->doms[i].has_target && s->doms[i].target == domid) {
+            s->doms[i].has_target = false;
         }
     }
+    remove_owned(s, "/", domid);
     perms_drop(s->rel_perms, &s->nrel, domid);
     perms_drop(s->intro_perms, &s->nintro, domid);
     xs_fire_special(s, "@releaseDomain");

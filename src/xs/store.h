@@ -124,8 +124,15 @@ unsigned int xs_conn_domid(const struct xs_conn *c);
  * A domain's life as the hypervisor sees it.  introduce: mark it introduced
  * and fire @introduceDomain (not for domain 0), as XS_INTRODUCE does.
  * release: as XS_RELEASE or a domain's death does in 4.17: delete the nodes
- * it owns, drop it from other nodes' permissions and from the special
- * paths' permissions, and fire @releaseDomain.  -ENOENT if not introduced.
+ * it owns, drop it from the special paths' permissions, and fire
+ * @releaseDomain.  -ENOENT if not introduced.
+ *
+ * A domain the store knows has a generation: the store's generation count
+ * when it learnt of it (a connection, an introduction, or a SET_PERMS
+ * naming it while it exists).  A permission entry naming a domain younger
+ * than the node, or one that was released, is ignored, and such an owner
+ * counts as domain 0 (4.17's chk_domain_generation): a new domain with a
+ * reused domid inherits nothing.
  */
 int xs_domain_introduce(struct xs_store *s, unsigned int domid);
 int xs_domain_release(struct xs_store *s, unsigned int domid);

@@ -267,13 +267,16 @@ static int do_rm(struct req *r)
     return then_ack(r, xs_do_rm(r->c, arg));
 }
 
-/* does a permission entry name a domain that exists? */
-static bool dom_exists(struct xs_store *s, unsigned int domid)
+/*
+ * Does a permission entry name a domain that exists?  4.17's
+ * domain_alloc_permrefs(): one the store did not know yet is known from
+ * now on, with the current generation.
+ */
+static int dom_exists(struct xs_store *s, unsigned int domid, bool *yes)
 {
-    if (xs_domain_introduced(s, domid) || !s->ops.domain_exists) {
-        return true;
-    }
-    return s->ops.domain_exists(s->opaque, domid);
+    *yes = xs_domain_introduced(s, domid) || !s->ops.domain_exists ||
+           s->ops.domain_exists(s->opaque, domid);
+    return *yes ? xs_dom_alive(s, domid) : 0;
 }
 
 /* SET_PERMS "path\0perm\0perm\0..." */
@@ -298,10 +301,13 @@ static int do_set_perms(struct req *r)
     }
     str = r->buf + strlen(r->buf) + 1;
     for (uint32_t i = 0; i < n && !rc; i++) {
+        bool yes;
+
         rc = xs_perm_parse(str, &p[i]);
         str += strlen(str) + 1;
         /* entries for domains that do not exist are kept but ignored */
-        if (!rc && !dom_exists(s, p[i].id)) {
+        rc = rc ? rc : dom_exists(s, p[i].id, &yes);
+        if (!rc && !yes) {
             p[i].perms |= XS_PERM_IGNORE;
         }
     }
@@ -315,7 +321,7 @@ static int do_set_perms(struct req *r)
         sp = xs_special_perms(s, r->buf, &pn);
         if (!sp) {
             rc = -EINVAL;
-        } else if ((xs_perm_for_conn(r->c, *sp, *pn) &
+        } else if ((xs_perm_for_conn(r->c, *sp, *pn, XS_NO_GENERATION) &
                     (XS_PERM_WRITE | XS_PERM_OWNER)) !=
                    (XS_PERM_WRITE | XS_PERM_OWNER)) {
             rc = -EACCES;

@@ -98,6 +98,9 @@ struct xs_dom {
     bool introduced;
     bool has_target;
     unsigned int target;
+    /* the store's generation when it learnt of this incarnation of the
+     * domain; XS_NO_GENERATION: none alive (released, dead, or unknown) */
+    uint64_t generation;
 };
 
 struct xs_store {
@@ -133,10 +136,18 @@ void xs_map_clear(struct xs_store *s, struct xs_map *m,
                   void (*fn)(struct xs_store *, void *));
 
 /* store.c, for wire.c */
+/* xs_dom_get may move every record: hold no struct xs_dom * across it */
 struct xs_dom *xs_dom_get(struct xs_store *s, unsigned int domid);
 struct xs_dom *xs_dom_find(const struct xs_store *s, unsigned int domid);
+/* the store learns that domid exists now: its record, with a generation */
+int xs_dom_alive(struct xs_store *s, unsigned int domid);
+/*
+ * 4.17's perm_for_conn() for permissions of a node of generation gen
+ * (XS_NO_GENERATION: now, for the special paths): entries and an owner
+ * naming a domain younger than gen, or none alive, do not count.
+ */
 unsigned int xs_perm_for_conn(struct xs_conn *c, const struct xs_perm *p,
-                              uint32_t n);
+                              uint32_t n, uint64_t gen);
 void xs_node_free(struct xs_store *s, struct xs_node *n);
 char *xs_canonicalize(struct xs_conn *c, const char *name);
 int xs_get_node(struct xs_conn *c, const char *name, unsigned int perm,

@@ -45,8 +45,8 @@ struct reply {
 
 struct t {
     struct xs_store *s;
-    struct cstate d0, u5, u6;
-    bool missing[16]; /* domains domain_exists() says are gone */
+    struct cstate d0, u5, u6, x; /* x: a further connection, made by a test */
+    bool missing[16];            /* domains domain_exists() says are gone */
     char log[256];
 };
 
@@ -101,6 +101,9 @@ static struct cstate *cs(struct xs_conn *c)
     }
     if (c == T->u5.c) {
         return &T->u5;
+    }
+    if (c == T->x.c) {
+        return &T->x;
     }
     return &T->u6;
 }
@@ -167,6 +170,15 @@ static struct reply *rq(struct xs_conn *c, uint32_t type, uint32_t tx,
 #define D0 (T->d0.c)
 #define U5 (T->u5.c)
 #define U6 (T->u6.c)
+#define X  (T->x.c)
+
+/* X becomes a new connection of domid (its events start afresh) */
+static struct xs_conn *new_x(unsigned int domid)
+{
+    memset(&T->x, 0, sizeof(T->x));
+    assert_int_equal(xs_conn_new(T->s, domid, domid == 0, &T->x.c), 0);
+    return T->x.c;
+}
 
 static void expect_ok(struct reply *r)
 {
@@ -1151,9 +1163,85 @@ static void test_release_removes_owned_nodes(void **state)
     expect_no_event(D0);
     ERR(D0, XS_READ, 0, "/local/domain/5\0", "ENOENT");
     assert_int_equal(xs_domain_nodes(T->s, 5), 0);
-    /* and a dead domain's entries no longer count */
-    ERR(U5, XS_READ, 0, "/shared\0", "EACCES");
+    /* and a released domain's entries no longer count, not even for the
+     * domain introduced again */
+    assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+    ERR(new_x(5), XS_READ, 0, "/shared\0", "EACCES");
     BODY(U6, XS_READ, 0, "/shared\0", "v");
+    /* they are still there, ignored */
+    BODY(D0, XS_GET_PERMS, 0, "/shared\0", "n0\0r5\0r6\0");
+}
+
+/*
+ * Domain ids are reused: a permission entry naming a domain that was
+ * released after the node was written must not give the next domain with
+ * that id access, whether the transaction that wrote it commits before or
+ * after the new domain is introduced (4.17's generation rule).
+ */
+static void test_domid_reuse(void **state)
+{
+    (void)state;
+    for (int late = 0; late < 2; late++) {
+        assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+        rq(D0, XS_TRANSACTION_START, 0, L("\0"));
+        assert_int_equal(atoi(R.body), late + 1);
+        expect_ok(rq(D0, XS_WRITE, late + 1, L("/secret\0s")));
+        expect_ok(rq(D0, XS_SET_PERMS, late + 1, L("/secret\0n0\0r5\0")));
+        expect_ok(rq(D0, XS_WRITE, late + 1, L("/mine\0m")));
+        expect_ok(rq(D0, XS_SET_PERMS, late + 1, L("/mine\0n5\0")));
+        OK(D0, XS_RELEASE, 0, "5\0");
+        if (late) {
+            /* the new domain 5 is there before the commit */
+            assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+            new_x(5);
+        }
+        expect_ok(rq(D0, XS_TRANSACTION_END, late + 1, L("T\0")));
+        if (!late) {
+            assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+            new_x(5);
+        }
+        ERR(X, XS_READ, 0, "/secret\0", "EACCES");
+        ERR(X, XS_WRITE, 0, "/mine\0x", "EACCES");
+        /* the dead domain's node went to dom0; its entry stays, ignored */
+        BODY(D0, XS_GET_PERMS, 0, "/secret\0", "n0\0r5\0");
+        BODY(D0, XS_GET_PERMS, 0, "/mine\0", "n0\0");
+        assert_int_equal(xs_domain_nodes(T->s, 5), 0);
+        /* what dom0 grants the new domain works */
+        OK(D0, XS_SET_PERMS, 0, "/secret\0n0\0r5\0");
+        BODY(X, XS_READ, 0, "/secret\0", "s");
+        OK(D0, XS_RM, 0, "/secret\0");
+        OK(D0, XS_RM, 0, "/mine\0");
+        OK(D0, XS_RELEASE, 0, "5\0");
+    }
+}
+
+/* the generation rule on committed nodes and inside transactions */
+static void test_domid_reuse_committed(void **state)
+{
+    (void)state;
+    assert_int_equal(xs_domain_introduce(T->s, 7), 0);
+    OK(D0, XS_WRITE, 0, "/n\0v");
+    OK(D0, XS_SET_PERMS, 0, "/n\0n0\0b7\0");
+    BODY(new_x(7), XS_READ, 0, "/n\0", "v");
+    OK(D0, XS_RELEASE, 0, "7\0");
+    assert_int_equal(xs_domain_introduce(T->s, 7), 0);
+    /* the new domain 7: no access, in a transaction neither, and a write
+     * by dom0 (of data only) keeps the entry ignored */
+    ERR(new_x(7), XS_READ, 0, "/n\0", "EACCES");
+    BODY(X, XS_TRANSACTION_START, 0, "\0", "1\0");
+    ERR(X, XS_READ, 1, "/n\0", "EACCES");
+    OK(X, XS_TRANSACTION_END, 1, "F\0");
+    OK(D0, XS_WRITE, 0, "/n\0w");
+    ERR(X, XS_WRITE, 0, "/n\0x", "EACCES");
+    BODY(D0, XS_TRANSACTION_START, 0, "\0", "1\0");
+    OK(D0, XS_WRITE, 1, "/n\0z");
+    OK(D0, XS_TRANSACTION_END, 1, "T\0");
+    ERR(X, XS_READ, 0, "/n\0", "EACCES");
+    /* a watcher of the new domain hears nothing through the old entry */
+    OK(X, XS_WATCH, 0, "/n\0t\0");
+    expect_event(X, "/n", "t");
+    OK(D0, XS_WRITE, 0, "/n\0y");
+    expect_no_event(X);
 }
 
 /* ---- CONTROL ---- */
@@ -1308,6 +1396,8 @@ int main(void)
         T_(test_directory_part_generation),
         T_(test_domain_messages),
         T_(test_release_removes_owned_nodes),
+        T_(test_domid_reuse),
+        T_(test_domid_reuse_committed),
         T_(test_control),
         T_(test_control_quota),
         T_(test_garbage_requests),
