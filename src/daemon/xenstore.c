@@ -45,9 +45,23 @@ static void store_log(void *opaque, const char *msg)
     daemon_log(opaque, "xenstore: %s", msg);
 }
 
+/* The store is done with a connection (its domain was released). */
+static void store_conn_closed(void *opaque, struct xs_conn *x)
+{
+    struct daemon *dm = opaque;
+
+    for (struct conn *c = dm->conns; c; c = c->next) {
+        if (c->kind == CONN_XS && c->xl && c->xl->xs == x) {
+            conn_close(dm, c); /* the reap frees x */
+            return;
+        }
+    }
+}
+
 static const struct xs_store_ops store_ops = {
     .domain_exists = domain_exists,
     .log = store_log,
+    .conn_closed = store_conn_closed,
 };
 
 int xsd_init(struct daemon *dm)
@@ -321,7 +335,9 @@ void m_xs_attach(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
         conn_reply_ret(dm, c, h, -EINVAL);
         return;
     }
-    if (!c->d || c->d->state == PV_DOM_DYING || c->d->state == PV_DOM_DEAD) {
+    /* a released domain has no store connection until introduced again */
+    if (!c->d || c->d->state == PV_DOM_DYING || c->d->state == PV_DOM_DEAD ||
+        (c->d->id != 0 && !xs_domain_introduced(dm->xs, c->d->id))) {
         close(fds[0]);
         conn_reply_ret(dm, c, h, -ESRCH);
         return;
@@ -518,8 +534,9 @@ out:
 }
 
 /*
- * A dead domain: the store forgets it (its own nodes go, @releaseDomain
- * fires), then the toolstack removes what it wrote, as libxl's destroy.
+ * A dead domain: the store forgets it, whether it is still introduced or
+ * not (its own nodes go, @releaseDomain fires), then the toolstack removes
+ * what it wrote, as libxl's destroy.
  */
 void xsd_domain_dead(struct daemon *dm, struct hv_domain *d)
 {
@@ -533,7 +550,7 @@ void xsd_domain_dead(struct daemon *dm, struct hv_domain *d)
     if (tool_req(dm, XS_READ, 0, path, strlen(path) + 1, vm, sizeof(vm))) {
         vm[0] = '\0';
     }
-    xs_domain_release(dm->xs, d->id);
+    xs_domain_dead(dm->xs, d->id);
     tool_rm(dm, dom);
     if (strncmp(vm, "/vm/", 4) == 0) {
         tool_rm(dm, vm);

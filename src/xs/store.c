@@ -468,7 +468,7 @@ void xs_send_event(struct xs_conn *c, const char *path, const char *token)
     size_t pl = strlen(path) + 1, len = pl + strlen(token) + 1;
     char *body;
 
-    if (len > XENSTORE_PAYLOAD_MAX || c->qlen >= XS_QUEUE_MAX) {
+    if (len > XENSTORE_PAYLOAD_MAX || c->qlen >= XS_QUEUE_MAX || c->closed) {
         return;
     }
     body = xs_zalloc(c->s, len);
@@ -1218,6 +1218,35 @@ void xs_conn_reset(struct xs_conn *c)
     c->cur = NULL;
 }
 
+static void drop_output(struct xs_conn *c)
+{
+    while (c->qhead) {
+        struct xs_msg *m = c->qhead;
+
+        c->qhead = m->next;
+        xs_free(c->s, m);
+    }
+    c->qtail = NULL;
+    c->qlen = 0;
+}
+
+/*
+ * 4.17's ignore_connection() for a released domain's connection: its
+ * watches, transactions and output go, and the embedder is told to drop it.
+ */
+static void conn_close(struct xs_conn *c)
+{
+    if (c->closed) {
+        return;
+    }
+    c->closed = true;
+    xs_conn_reset(c);
+    drop_output(c);
+    if (c->s->ops.conn_closed) {
+        c->s->ops.conn_closed(c->s->opaque, c);
+    }
+}
+
 void xs_conn_free(struct xs_conn *c)
 {
     struct xs_store *s;
@@ -1233,12 +1262,7 @@ void xs_conn_free(struct xs_conn *c)
         }
     }
     xs_conn_reset(c);
-    while (c->qhead) {
-        struct xs_msg *m = c->qhead;
-
-        c->qhead = m->next;
-        xs_free(s, m);
-    }
+    drop_output(c);
     xs_free(s, c);
 }
 
@@ -1270,6 +1294,11 @@ size_t xs_conn_queued(const struct xs_conn *c)
 unsigned int xs_conn_domid(const struct xs_conn *c)
 {
     return c->domid;
+}
+
+bool xs_conn_closed(const struct xs_conn *c)
+{
+    return c->closed;
 }
 
 /* ---- domains ---- */
@@ -1346,20 +1375,23 @@ static void perms_drop(struct xs_perm *p, uint32_t *n, unsigned int domid)
     *n = j;
 }
 
-int xs_domain_release(struct xs_store *s, unsigned int domid)
+/*
+ * 4.17's destroy_domain() of a domain's record: its connections close, the
+ * nodes it owns go, nothing names it any more (its entries are ignored by
+ * the generation rule from now on), and @releaseDomain fires.
+ */
+static void domain_forget(struct xs_store *s, unsigned int domid)
 {
-    struct xs_dom *d = xs_dom_find(s, domid);
+    struct xs_dom *d;
 
-    if (domid == 0) {
-        return -EINVAL;
+    for (struct xs_conn *c = s->conns; c; c = c->next) {
+        if (c->domid == domid) {
+            conn_close(c);
+        }
     }
-    if (!d || !d->introduced) {
-        return -ENOENT;
-    }
+    d = xs_dom_find(s, domid);
     d->introduced = false;
     d->has_target = false;
-    /* its entries are ignored from now on (the generation rule), and a new
-     * domain with its id will be younger than every node naming it */
     d->generation = XS_NO_GENERATION;
     /* a controller of it (SET_TARGET) must not reach a reused domid */
     for (size_t i = 0; i < s->ndoms; i++) {
@@ -1367,10 +1399,35 @@ int xs_domain_release(struct xs_store *s, unsigned int domid)
             s->doms[i].has_target = false;
         }
     }
-    remove_owned(s, "/", domid);
+    if (d->nentry > 0) {
+        remove_owned(s, "/", domid);
+    }
     perms_drop(s->rel_perms, &s->nrel, domid);
     perms_drop(s->intro_perms, &s->nintro, domid);
     xs_fire_special(s, "@releaseDomain");
+}
+
+int xs_domain_release(struct xs_store *s, unsigned int domid)
+{
+    if (domid == 0) {
+        return -EINVAL;
+    }
+    if (!xs_domain_introduced(s, domid)) {
+        return -ENOENT;
+    }
+    domain_forget(s, domid);
+    return 0;
+}
+
+int xs_domain_dead(struct xs_store *s, unsigned int domid)
+{
+    if (domid == 0) {
+        return -EINVAL;
+    }
+    if (!xs_dom_find(s, domid)) {
+        return -ENOENT;
+    }
+    domain_forget(s, domid);
     return 0;
 }
 

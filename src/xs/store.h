@@ -58,6 +58,8 @@ struct xs_quota {
     int memory_soft, node_size, path_max, perms;
 };
 
+struct xs_conn;
+
 /* What the store asks of its embedder; every member may be NULL. */
 struct xs_store_ops {
     /*
@@ -68,6 +70,13 @@ struct xs_store_ops {
     bool (*domain_exists)(void *opaque, unsigned int domid);
     /* CONTROL "print" text and "log on|off" switches, for the daemon's log */
     void (*log)(void *opaque, const char *msg);
+    /*
+     * The store is done with c (its domain was released or died): nothing
+     * it sends is handled any more (xs_handle answers -EPIPE) and it gets
+     * nothing.  The embedder drops the transport and calls xs_conn_free
+     * later: never from inside this call.
+     */
+    void (*conn_closed)(void *opaque, struct xs_conn *c);
 };
 
 /* One queued outgoing message: a reply or a WATCH_EVENT. */
@@ -78,7 +87,6 @@ struct xs_msg {
 };
 
 struct xs_store;
-struct xs_conn;
 
 /*
  * A store with 4.17's initial tree ("/", "/tool", "/tool/xenstored", all
@@ -107,12 +115,14 @@ void xs_conn_free(struct xs_conn *c);
 
 /*
  * Handles one request: hdr->len bytes at payload.  Returns 0 with exactly
- * one reply queued on c (an XS_ERROR one included), or -E2BIG when
- * hdr->len exceeds XENSTORE_PAYLOAD_MAX: C xenstored then drops the
- * connection without a reply, and so must the caller.
+ * one reply queued on c (an XS_ERROR one included), -E2BIG when hdr->len
+ * exceeds XENSTORE_PAYLOAD_MAX (C xenstored then drops the connection
+ * without a reply, and so must the caller), or -EPIPE without a reply when
+ * c was closed by the store (ops.conn_closed).
  */
 int xs_handle(struct xs_conn *c, const struct xsd_sockmsg *hdr,
               const void *payload);
+bool xs_conn_closed(const struct xs_conn *c);
 
 /* The oldest queued message of c (NULL if none); free it with xs_msg_free */
 struct xs_msg *xs_conn_pop(struct xs_conn *c);
@@ -121,21 +131,30 @@ size_t xs_conn_queued(const struct xs_conn *c);
 unsigned int xs_conn_domid(const struct xs_conn *c);
 
 /*
- * A domain's life as the hypervisor sees it.  introduce: mark it introduced
- * and fire @introduceDomain (not for domain 0), as XS_INTRODUCE does.
- * release: as XS_RELEASE or a domain's death does in 4.17: delete the nodes
- * it owns, drop it from the special paths' permissions, and fire
- * @releaseDomain.  -ENOENT if not introduced.
+ * A domain's life as the hypervisor sees it.
+ *
+ * introduce: mark it introduced and fire @introduceDomain (not for domain
+ * 0), as XS_INTRODUCE does; a domain introduced again keeps its
+ * connections, watches and transactions (docs/protocol.md).
+ *
+ * release: XS_RELEASE: its store connections are closed (ops.conn_closed),
+ * the nodes it owns deleted, it is dropped from the special paths'
+ * permissions, and @releaseDomain fires.  -ENOENT if not introduced.
+ *
+ * dead: the domain is gone for good: as release, whether it is introduced
+ * or not (a released domain may have got nodes since); its domid may then
+ * be reused.  -ENOENT (and no event) if the store never knew it.
  *
  * A domain the store knows has a generation: the store's generation count
  * when it learnt of it (a connection, an introduction, or a SET_PERMS
  * naming it while it exists).  A permission entry naming a domain younger
- * than the node, or one that was released, is ignored, and such an owner
- * counts as domain 0 (4.17's chk_domain_generation): a new domain with a
- * reused domid inherits nothing.
+ * than the node, or one that was released or died, is ignored, and such an
+ * owner counts as domain 0 (4.17's chk_domain_generation): a new domain
+ * with a reused domid inherits nothing.
  */
 int xs_domain_introduce(struct xs_store *s, unsigned int domid);
 int xs_domain_release(struct xs_store *s, unsigned int domid);
+int xs_domain_dead(struct xs_store *s, unsigned int domid);
 bool xs_domain_introduced(const struct xs_store *s, unsigned int domid);
 
 /* Consistency of the tree (children lists, owners' node counts): 0/-EIO */

@@ -861,6 +861,10 @@ int xs_handle(struct xs_conn *c, const struct xsd_sockmsg *hdr,
     if (hdr->len > XENSTORE_PAYLOAD_MAX) {
         return -E2BIG;
     }
+    /* a released domain's connection is not served any more */
+    if (c->closed) {
+        return -EPIPE;
+    }
     if (hdr->type >= XS_TYPE_COUNT || !handlers[hdr->type].fn) {
         return send_error(&r, ENOSYS);
     }

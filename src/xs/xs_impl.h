@@ -81,6 +81,7 @@ struct xs_conn {
     struct xs_conn *next;
     unsigned int domid;
     bool priv;
+    bool closed; /* released with its domain: ops.conn_closed was called */
     struct xs_watch *watches; /* registration order */
     struct xs_tx *txs;
     unsigned int ntx;

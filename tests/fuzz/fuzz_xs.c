@@ -7,10 +7,13 @@
  * Input: a sequence of records {u8 sender; u16 type; u32 req_id; u32 tx_id;
  * u16 len; len bytes}.  sender picks one of four connections: dom0
  * (privileged), domain 1, domain 2 (both introduced), or a second
- * connection of domain 1; a sender byte with bit 7 set instead introduces
- * or releases domain (sender & 3) + 1.  Replies and watch events are popped
- * and freed.  A fresh store per input; it must end consistent
- * (xs_store_check) with nothing leaked (xs_store_free).
+ * connection of domain 1; a sender byte with bit 7 set instead acts on
+ * domain (sender & 3) + 1: bits 6 and 5 pick introduce (0x), release
+ * (10) or death (11).  A connection the store closed (its
+ * domain released or dead) is freed and made again, as by a new process of
+ * the domain.  Replies and watch events are popped and freed.  A fresh
+ * store per input; it must stay consistent (xs_store_check) and end with
+ * nothing leaked (xs_store_free).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -61,10 +64,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size -= 13;
         if (who & 0x80) {
             unsigned int d = (who & 3u) + 1;
-            if (who & 0x40) {
-                xs_domain_release(s, d);
-            } else {
+            switch ((who >> 5) & 3) {
+            case 0:
+            case 1:
                 xs_domain_introduce(s, d);
+                break;
+            case 2:
+                xs_domain_release(s, d);
+                break;
+            default:
+                xs_domain_dead(s, d);
+                break;
             }
         } else {
             /* the transport bounds a message to XENSTORE_PAYLOAD_MAX: the
@@ -85,6 +95,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         for (int i = 0; i < NCONN; i++) {
             drain(s, c[i]);
+            if (xs_conn_closed(c[i])) {
+                xs_conn_free(c[i]);
+                if (xs_conn_new(s, domid[i], i == 0, &c[i])) {
+                    abort();
+                }
+            }
+        }
+        if (xs_store_check(s)) {
+            fprintf(stderr, "fuzz_xs: the store is inconsistent\n");
+            abort();
         }
     }
     if (xs_store_check(s)) {

@@ -112,6 +112,7 @@ runa xenstore-chmod data/k n$a r$b
 check "domU: may let another domain read" \
     "$("$PROCVISOR" run xs-b -- xenstore-read /local/domain/$a/data/k)" v
 # a relative watch in the domain sees relative paths
+: >"$out"
 runa xenstore-watch -n 2 data/w >"$out" &
 w=$!
 wait_for "[ -s '$out' ]"
@@ -119,7 +120,45 @@ xenstore-write $D/data/w/x 1
 wait "$w"
 check "domU: watch events" "$(tr '\n' ' ' <"$out")" "data/w data/w/x "
 
+# python3 speaks the raw wire; xsreq(sock, type, body, tx) -> (type, body)
+XSPY='
+import os, socket, struct, sys
+def xsconn(path=None):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path or os.environ["XENSTORED_PATH"])
+    return s
+def xsread(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            raise EOFError
+        b += c
+    return b
+def xsget(s):
+    t, _, _, n = struct.unpack("<IIII", xsread(s, 16))
+    return t, xsread(s, n)
+def xssend(s, t, body, tx=0):
+    s.sendall(struct.pack("<IIII", t, 0, tx, len(body)) + body)
+def xsreq(s, t, body, tx=0, events=None):
+    xssend(s, t, body, tx)
+    while True:
+        rt, rb = xsget(s)
+        if rt != 15:
+            return rt, rb
+        if events is not None:
+            events.append(rb)
+'
+xspy() { python3 -c "$XSPY$1" "${@:2}"; }
+# quota_of DOMID FIELD: a domain's usage, from CONTROL quota <domid>
+quota_of() {
+    xspy 'print(xsreq(xsconn(sys.argv[1]), 0, b"quota\0%s\0" %
+                      sys.argv[2].encode())[1][:-1].decode())' "$sock" "$1" |
+        sed -n "s/^$2 *: *//p"
+}
+
 # --- death: @releaseDomain, and the nodes go
+: >"$out"
 xenstore-watch -n 2 @releaseDomain >"$out" &
 w=$!
 wait_for "[ -s '$out' ]"
@@ -133,6 +172,51 @@ check "the dead domain's nodes are gone" $? 1
 xenstore-exists "$vmb"
 check "its vm node is gone" $? 1
 check "the other domain's are not" "$(xenstore-read $D/data/k)" v
+
+if command -v python3 >/dev/null; then
+    # --- XS_RELEASE of a live domain closes its store connections; its
+    # death still cleans up what it got since
+    r=$(pv create xs-r)
+    "$PROCVISOR" run xs-r -- sleep 600 &
+    keep_r=$!
+    : >"$out"
+    "$PROCVISOR" run xs-r -- python3 -c "$XSPY"'
+s = xsconn()
+xsreq(s, 4, b"data\0t\0")
+print("watching", flush=True)
+try:
+    while True:
+        xsget(s)
+except (EOFError, OSError):
+    print("closed")
+' >"$out" 2>&1 &
+    wr=$!
+    wait_for "grep -q watching '$out'"
+    check "release: the domain watches" "$(quota_of $r watches)" 1
+    check "XS_RELEASE of a live domain" "$(xspy '
+s = xsconn(sys.argv[1])
+print(xsreq(s, 9, sys.argv[2].encode() + b"\0")[1][:-1].decode())
+' "$sock" "$r")" OK
+    wait "$wr"
+    check "its store connection is closed" "$(sed -n 2p "$out")" closed
+    check "its watch is gone" "$(quota_of $r watches)" 0
+    "$PROCVISOR" run xs-r -- xenstore-read domid >/dev/null 2>&1
+    check "no store connection once released" $? 1
+    xenstore-write /given-to-r x && xenstore-chmod /given-to-r "n$r"
+    check "dom0 gives the released domain a node" \
+        "$(xenstore-ls -p / | sed -n 's/^given-to-r = .*(\(.*\))$/\1/p')" "n$r"
+    : >"$out" # empty before the watch starts: its first event shows
+    timeout 10 xenstore-watch -n 2 @releaseDomain >"$out" &
+    w=$!
+    wait_for "[ -s '$out' ]"
+    kill "$keep_r"
+    wait "$keep_r" 2>/dev/null
+    wait "$w"
+    check "its death fires @releaseDomain" "$(tr '\n' ' ' <"$out")" \
+        "@releaseDomain @releaseDomain "
+    xenstore-exists /given-to-r
+    check "and removes the node it got after the release" $? 1
+fi
 
 # --- hostile clients on the socket (python3 speaks the raw wire)
 if command -v python3 >/dev/null; then

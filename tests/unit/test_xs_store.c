@@ -48,6 +48,8 @@ struct t {
     struct cstate d0, u5, u6, x; /* x: a further connection, made by a test */
     bool missing[16];            /* domains domain_exists() says are gone */
     char log[256];
+    struct xs_conn *closed[8]; /* what ops.conn_closed was told */
+    unsigned int nclosed;
 };
 
 static struct t *T; /* the current test's fixture */
@@ -67,7 +69,15 @@ static void log_cb(void *opaque, const char *msg)
     snprintf(t->log, sizeof(t->log), "%s", msg);
 }
 
-static const struct xs_store_ops ops = {dom_exists, log_cb};
+static void conn_closed_cb(void *opaque, struct xs_conn *c)
+{
+    struct t *t = opaque;
+
+    assert_true(t->nclosed < 8);
+    t->closed[t->nclosed++] = c;
+}
+
+static const struct xs_store_ops ops = {dom_exists, log_cb, conn_closed_cb};
 
 static int setup(void **state)
 {
@@ -1172,6 +1182,59 @@ static void test_release_removes_owned_nodes(void **state)
     BODY(D0, XS_GET_PERMS, 0, "/shared\0", "n0\0r5\0r6\0");
 }
 
+/* a domain's connections close with its release: 4.17 frees its
+ * connection; what they had goes with them */
+static void test_release_closes_connections(void **state)
+{
+    struct xsd_sockmsg h = {XS_READ, 0, 0, 2};
+
+    (void)state;
+    assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+    new_x(5);
+    OK(U5, XS_WATCH, 0, "/w\0t\0");
+    expect_event(U5, "/w", "t");
+    BODY(X, XS_TRANSACTION_START, 0, "\0", "1\0");
+    OK(D0, XS_WATCH, 0, "@releaseDomain\0r\0");
+    expect_event(D0, "@releaseDomain", "r");
+    OK(D0, XS_RELEASE, 0, "5\0");
+    assert_int_equal(T->nclosed, 2);
+    assert_true(xs_conn_closed(U5) && xs_conn_closed(X));
+    assert_int_equal(xs_handle(U5, &h, "v"), -EPIPE);
+    assert_null(xs_conn_pop(U5));
+    expect_event(D0, "@releaseDomain", "r");
+    rq(D0, XS_CONTROL, 0, L("quota\0005\0"));
+    assert_non_null(strstr(R.body, "watches         :        0\n"
+                                   "transactions    :        0\n"));
+    /* the embedder frees them */
+    xs_conn_free(X);
+    T->x.c = NULL;
+    /* dom0's and other domains' are not closed */
+    assert_false(xs_conn_closed(U6));
+    ERR(D0, XS_RELEASE, 0, "5\0", "ENOENT");
+}
+
+/* a domain's death cleans up whether it was released before or not */
+static void test_dead_after_release(void **state)
+{
+    (void)state;
+    assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+    OK(D0, XS_WATCH, 0, "@releaseDomain\0r\0");
+    expect_event(D0, "@releaseDomain", "r");
+    OK(D0, XS_RELEASE, 0, "5\0");
+    expect_event(D0, "@releaseDomain", "r");
+    /* it still exists: dom0 may give it a node */
+    OK(D0, XS_WRITE, 0, "/late\0");
+    OK(D0, XS_SET_PERMS, 0, "/late\0n5\0");
+    assert_int_equal(xs_domain_nodes(T->s, 5), 1);
+    assert_int_equal(xs_domain_dead(T->s, 5), 0);
+    expect_event(D0, "@releaseDomain", "r");
+    ERR(D0, XS_READ, 0, "/late\0", "ENOENT");
+    assert_int_equal(xs_domain_nodes(T->s, 5), 0);
+    /* a domain the store never knew */
+    assert_int_equal(xs_domain_dead(T->s, 9), -ENOENT);
+    expect_no_event(D0);
+}
+
 /*
  * Domain ids are reused: a permission entry naming a domain that was
  * released after the node was written must not give the next domain with
@@ -1396,6 +1459,8 @@ int main(void)
         T_(test_directory_part_generation),
         T_(test_domain_messages),
         T_(test_release_removes_owned_nodes),
+        T_(test_release_closes_connections),
+        T_(test_dead_after_release),
         T_(test_domid_reuse),
         T_(test_domid_reuse_committed),
         T_(test_control),
