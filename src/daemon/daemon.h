@@ -186,6 +186,8 @@ void xsd_conn_free(struct daemon *dm, struct conn *c);
 /* A domain's nodes, as the toolstack writes and removes them. */
 void xsd_domain_created(struct daemon *dm, struct hv_domain *d);
 void xsd_domain_dead(struct daemon *dm, struct hv_domain *d);
+/* A domain shut down: @releaseDomain, as 4.17's check_domains(). */
+void xsd_domain_shutdown(struct daemon *dm, struct hv_domain *d);
 void m_xs_attach(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                  uint8_t *p, int *fds, int nfds);
 

@@ -559,3 +559,33 @@ void xsd_domain_dead(struct daemon *dm, struct hv_domain *d)
     tool_rm(dm, path);
     xsd_flush(dm);
 }
+
+/*
+ * A domain shut down: as 4.17's check_domains() on VIRQ_DOM_EXC, every
+ * domain found shut down that the store has not seen so since it was
+ * introduced or resumed makes @releaseDomain fire, once.
+ */
+void xsd_domain_shutdown(struct daemon *dm, struct hv_domain *d)
+{
+    unsigned int ids[64];
+    size_t n = 0;
+
+    (void)d;
+    if (!dm->xs) {
+        return;
+    }
+    for (struct hv_domain *i = dm->hv.domains; i; i = i->next) {
+        if (i->state != PV_DOM_SHUTDOWN) {
+            continue;
+        }
+        ids[n++] = i->id;
+        if (n == sizeof(ids) / sizeof(ids[0])) {
+            xs_domains_shutdown(dm->xs, ids, n);
+            n = 0;
+        }
+    }
+    if (n) {
+        xs_domains_shutdown(dm->xs, ids, n);
+    }
+    xsd_flush(dm);
+}

@@ -1313,6 +1313,7 @@ int xs_domain_introduce(struct xs_store *s, unsigned int domid)
     d = xs_dom_find(s, domid);
     if (!d->introduced) {
         d->introduced = true;
+        d->shutdown = false;
         if (domid != 0) {
             xs_fire_special(s, "@introduceDomain");
         }
@@ -1325,6 +1326,26 @@ bool xs_domain_introduced(const struct xs_store *s, unsigned int domid)
     const struct xs_dom *d = xs_dom_find(s, domid);
 
     return d && d->introduced;
+}
+
+int xs_domains_shutdown(struct xs_store *s, const unsigned int *domids,
+                        size_t n)
+{
+    int seen = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct xs_dom *d = xs_dom_find(s, domids[i]);
+
+        if (d && d->introduced && !d->shutdown) {
+            d->shutdown = true;
+            seen++;
+        }
+    }
+    /* 4.17's check_domains(): one event for what a scan found */
+    if (seen) {
+        xs_fire_special(s, "@releaseDomain");
+    }
+    return seen;
 }
 
 /* deletes, from name down, the subtrees whose top domid owns */
@@ -1391,6 +1412,7 @@ static void domain_forget(struct xs_store *s, unsigned int domid)
     }
     d = xs_dom_find(s, domid);
     d->introduced = false;
+    d->shutdown = false;
     d->has_target = false;
     d->generation = XS_NO_GENERATION;
     /* a controller of it (SET_TARGET) must not reach a reused domid */

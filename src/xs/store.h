@@ -137,6 +137,11 @@ unsigned int xs_conn_domid(const struct xs_conn *c);
  * 0), as XS_INTRODUCE does; a domain introduced again keeps its
  * connections, watches and transactions (docs/protocol.md).
  *
+ * shutdown: the domains in domids[] are seen shut down or crashed (4.17's
+ * check_domains() on VIRQ_DOM_EXC): @releaseDomain fires once if any of
+ * them is introduced and was not seen so since it was introduced or
+ * resumed (XS_RESUME re-arms it).  Returns how many were newly seen.
+ *
  * release: XS_RELEASE: its store connections are closed (ops.conn_closed),
  * the nodes it owns deleted, it is dropped from the special paths'
  * permissions, and @releaseDomain fires.  -ENOENT if not introduced.
@@ -153,6 +158,8 @@ unsigned int xs_conn_domid(const struct xs_conn *c);
  * with a reused domid inherits nothing.
  */
 int xs_domain_introduce(struct xs_store *s, unsigned int domid);
+int xs_domains_shutdown(struct xs_store *s, const unsigned int *domids,
+                        size_t n);
 int xs_domain_release(struct xs_store *s, unsigned int domid);
 int xs_domain_dead(struct xs_store *s, unsigned int domid);
 bool xs_domain_introduced(const struct xs_store *s, unsigned int domid);

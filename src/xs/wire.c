@@ -548,11 +548,16 @@ static int do_release(struct req *r)
     return then_ack(r, rc ? rc : xs_domain_release(r->c->s, domid));
 }
 
+/* the domain runs again: its next shutdown fires @releaseDomain again */
 static int do_resume(struct req *r)
 {
     unsigned int domid;
+    int rc = onearg_domain(r, &domid);
 
-    return then_ack(r, onearg_domain(r, &domid));
+    if (!rc) {
+        xs_dom_find(r->c->s, domid)->shutdown = false;
+    }
+    return then_ack(r, rc);
 }
 
 static int do_set_target(struct req *r)

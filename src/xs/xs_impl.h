@@ -97,6 +97,7 @@ struct xs_dom {
     int nentry; /* nodes it owns in the committed tree */
     int nwatch;
     bool introduced;
+    bool shutdown; /* @releaseDomain fired for its shutdown (until RESUME) */
     bool has_target;
     unsigned int target;
     /* the store's generation when it learnt of this incarnation of the

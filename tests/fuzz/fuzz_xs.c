@@ -8,8 +8,8 @@
  * u16 len; len bytes}.  sender picks one of four connections: dom0
  * (privileged), domain 1, domain 2 (both introduced), or a second
  * connection of domain 1; a sender byte with bit 7 set instead acts on
- * domain (sender & 3) + 1: bits 6 and 5 pick introduce (0x), release
- * (10) or death (11).  A connection the store closed (its
+ * domain (sender & 3) + 1: bits 6 and 5 pick introduce (00), shutdown
+ * (01), release (10) or death (11).  A connection the store closed (its
  * domain released or dead) is freed and made again, as by a new process of
  * the domain.  Replies and watch events are popped and freed.  A fresh
  * store per input; it must stay consistent (xs_store_check) and end with
@@ -66,8 +66,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             unsigned int d = (who & 3u) + 1;
             switch ((who >> 5) & 3) {
             case 0:
-            case 1:
                 xs_domain_introduce(s, d);
+                break;
+            case 1:
+                xs_domains_shutdown(s, &d, 1);
                 break;
             case 2:
                 xs_domain_release(s, d);

@@ -174,6 +174,34 @@ check "its vm node is gone" $? 1
 check "the other domain's are not" "$(xenstore-read $D/data/k)" v
 
 if command -v python3 >/dev/null; then
+    # --- shutdown: @releaseDomain while the domain's process lives, and
+    # again at its death (4.17's check_domains)
+    c=$(pv create xs-c)
+    "$PROCVISOR" run xs-c -- sleep 600 &
+    keep_c=$!
+    wait_for "[ \"\$(procs_of xs-c)\" = 1 ]"
+    : >"$out" # empty before the watch starts: its first event shows
+    timeout 10 xenstore-watch -n 2 @releaseDomain >"$out" &
+    w=$!
+    wait_for "[ -s '$out' ]"
+    pv run xs-c -- "$PROBE" sched shutdown 0 >/dev/null
+    wait "$w"
+    check "@releaseDomain on shutdown" "$(tr '\n' ' ' <"$out")" \
+        "@releaseDomain @releaseDomain "
+    check "shut down, not dead" "$(state_of "$c")" shutdown
+    check "its process lives" "$(kill -0 "$keep_c" && echo yes)" yes
+    check "its nodes are still there" \
+        "$(xenstore-read /local/domain/$c/name)" xs-c
+    : >"$out" # empty before the watch starts: its first event shows
+    timeout 10 xenstore-watch -n 2 @releaseDomain >"$out" &
+    w=$!
+    wait_for "[ -s '$out' ]"
+    kill "$keep_c"
+    wait "$keep_c" 2>/dev/null
+    wait "$w"
+    check "@releaseDomain again at its death" "$(tr '\n' ' ' <"$out")" \
+        "@releaseDomain @releaseDomain "
+
     # --- XS_RELEASE of a live domain closes its store connections; its
     # death still cleans up what it got since
     r=$(pv create xs-r)

@@ -1235,6 +1235,37 @@ static void test_dead_after_release(void **state)
     expect_no_event(D0);
 }
 
+/* @releaseDomain fires when a domain is seen shut down, once until
+ * RESUME (4.17's check_domains()), and again when it dies */
+static void test_shutdown_fires_release(void **state)
+{
+    const unsigned int five = 5, both[] = {5, 6};
+
+    (void)state;
+    OK(D0, XS_WATCH, 0, "@releaseDomain\0r\0");
+    expect_event(D0, "@releaseDomain", "r");
+    /* not introduced: nothing */
+    assert_int_equal(xs_domains_shutdown(T->s, &five, 1), 0);
+    expect_no_event(D0);
+    assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+    assert_int_equal(xs_domain_introduce(T->s, 6), 0);
+    assert_int_equal(xs_domains_shutdown(T->s, &five, 1), 1);
+    expect_event(D0, "@releaseDomain", "r");
+    expect_no_event(D0);
+    assert_int_equal(xs_domains_shutdown(T->s, &five, 1), 0);
+    expect_no_event(D0);
+    /* one event for what one scan found */
+    OK(D0, XS_RESUME, 0, "5\0");
+    assert_int_equal(xs_domains_shutdown(T->s, both, 2), 2);
+    expect_event(D0, "@releaseDomain", "r");
+    expect_no_event(D0);
+    /* still introduced, its connection still served */
+    BODY(D0, XS_IS_DOMAIN_INTRODUCED, 0, "5\0", "T\0");
+    BODY(U5, XS_GET_DOMAIN_PATH, 0, "5\0", "/local/domain/5\0");
+    assert_int_equal(xs_domain_dead(T->s, 5), 0);
+    expect_event(D0, "@releaseDomain", "r");
+}
+
 /*
  * Domain ids are reused: a permission entry naming a domain that was
  * released after the node was written must not give the next domain with
@@ -1461,6 +1492,7 @@ int main(void)
         T_(test_release_removes_owned_nodes),
         T_(test_release_closes_connections),
         T_(test_dead_after_release),
+        T_(test_shutdown_fires_release),
         T_(test_domid_reuse),
         T_(test_domid_reuse_committed),
         T_(test_control),
