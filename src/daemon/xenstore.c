@@ -534,9 +534,10 @@ out:
 }
 
 /*
- * A dead domain: the store forgets it, whether it is still introduced or
- * not (its own nodes go, @releaseDomain fires), then the toolstack removes
- * what it wrote, as libxl's destroy.
+ * A dead domain: the toolstack removes what it wrote, as libxl's destroy
+ * does before the domain goes; then the store forgets the domain (nodes it
+ * still owns go, it is released if it was not, @releaseDomain fires), as
+ * xenstored does once the hypervisor destroyed it.
  */
 void xsd_domain_dead(struct daemon *dm, struct hv_domain *d)
 {
@@ -550,13 +551,13 @@ void xsd_domain_dead(struct daemon *dm, struct hv_domain *d)
     if (tool_req(dm, XS_READ, 0, path, strlen(path) + 1, vm, sizeof(vm))) {
         vm[0] = '\0';
     }
-    xs_domain_dead(dm->xs, d->id);
     tool_rm(dm, dom);
     if (strncmp(vm, "/vm/", 4) == 0) {
         tool_rm(dm, vm);
     }
     snprintf(path, sizeof(path), "/libxl/%u", d->id);
     tool_rm(dm, path);
+    xs_domain_dead(dm->xs, d->id);
     xsd_flush(dm);
 }
 

@@ -174,6 +174,31 @@ check "its vm node is gone" $? 1
 check "the other domain's are not" "$(xenstore-read $D/data/k)" v
 
 if command -v python3 >/dev/null; then
+    # --- death: what the toolstack wrote goes, then @releaseDomain fires
+    e=$(pv create xs-e)
+    "$PROCVISOR" run xs-e -- sleep 600 &
+    keep_e=$!
+    wait_for "[ \"\$(procs_of xs-e)\" = 1 ]"
+    : >"$out"
+    xspy '
+s = xsconn(sys.argv[1])
+ev = []
+xsreq(s, 4, b"/local/domain/%s\0d\0" % sys.argv[2].encode(), events=ev)
+xsreq(s, 4, b"@releaseDomain\0r\0", events=ev)
+print("ready", flush=True)
+s.settimeout(10)
+while len(ev) < 3 or not ev[-1].startswith(b"@releaseDomain"):
+    ev.append(xsget(s)[1])
+print(" ".join(e.split(b"\0")[1].decode() for e in ev[2:]))
+' "$sock" "$e" >"$out" &
+    w=$!
+    wait_for "grep -q ready '$out'"
+    kill "$keep_e"
+    wait "$keep_e" 2>/dev/null
+    wait "$w"
+    check "death: the domain's nodes go, then @releaseDomain fires" \
+        "$(sed -n 2p "$out")" "d r"
+
     # --- shutdown: @releaseDomain while the domain's process lives, and
     # again at its death (4.17's check_domains)
     c=$(pv create xs-c)
