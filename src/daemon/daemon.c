@@ -348,6 +348,9 @@ int daemon_run(struct daemon *dm)
             }
         }
         conn_reap(dm);
+        /* output taken and connections gone may have freed the quotas of
+         * a domain whose store connections are not read */
+        xsd_resume(dm);
     }
     return 0;
 }

@@ -7,14 +7,17 @@
  *
  * The xenstore wire is a byte stream: each client has an input buffer that
  * holds at most one message (header + XENSTORE_PAYLOAD_MAX), cut by the
- * header's len, and an output buffer the store's queue drains into.  The
- * daemon never blocks on a client: output that does not go is kept with
- * EPOLLOUT armed, and a client leaving more than DAEMON_XS_OUT_MAX unread
- * is dropped.
+ * header's len, and an output buffer the store's queue drains into while
+ * it holds less than DAEMON_XS_OUT_CHUNK unsent (the rest stays queued in
+ * the store, charged to the domain).  The daemon never blocks on a client:
+ * output that does not go is kept with EPOLLOUT armed, and a client leaving
+ * more than DAEMON_XS_OUT_MAX unread is dropped.  A domain over its store
+ * quotas is not read (EPOLLIN off) until it is back under.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,9 +153,11 @@ void xsd_conn_free(struct daemon *dm, struct conn *c)
 {
     struct xs_link *l = c->xl;
 
-    (void)dm;
     if (!l) {
         return;
+    }
+    if (l->stalled) {
+        dm->nr_xs_stalled--;
     }
     xs_conn_free(l->xs);
     free(l->in);
@@ -175,26 +180,48 @@ void xsd_accept(struct daemon *dm)
     }
 }
 
-static void set_pollout(struct daemon *dm, struct conn *c, bool on)
+/* EPOLLIN unless stalled, EPOLLOUT while output waits */
+static void set_events(struct daemon *dm, struct conn *c, bool pollout,
+                       bool stalled)
 {
-    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0),
+    struct xs_link *l = c->xl;
+    struct epoll_event ev = {.events = (stalled ? 0 : EPOLLIN) |
+                                       (pollout ? EPOLLOUT : 0),
                              .data.ptr = c};
 
-    if (c->xl->pollout != on &&
+    if ((l->pollout != pollout || l->stalled != stalled) &&
         epoll_ctl(dm->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0) {
-        c->xl->pollout = on;
+        l->pollout = pollout;
+        if (l->stalled != stalled) {
+            l->stalled = stalled;
+            if (stalled) {
+                dm->nr_xs_stalled++;
+            } else {
+                dm->nr_xs_stalled--;
+            }
+        }
     }
 }
 
-/* Move what the store queued for c into its output buffer and write what
- * the socket takes now. */
-static void flush_one(struct daemon *dm, struct conn *c)
+/*
+ * Move what the store queued for c into its output buffer, up to
+ * DAEMON_XS_OUT_CHUNK unsent: the rest stays in the store's queue, charged
+ * to the domain (and its replies outstanding) until the socket takes more.
+ */
+static void take(struct daemon *dm, struct conn *c)
 {
     struct xs_link *l = c->xl;
     struct xs_msg *m;
 
-    while ((m = xs_conn_pop(l->xs))) {
+    while (l->out_len - l->out_off < DAEMON_XS_OUT_CHUNK &&
+           (m = xs_conn_pop(l->xs))) {
         size_t n = XS_HDR + m->hdr.len;
+        if (l->out_off && l->out_len + n > l->out_cap) {
+            /* what was sent makes room first */
+            memmove(l->out, l->out + l->out_off, l->out_len - l->out_off);
+            l->out_len -= l->out_off;
+            l->out_off = 0;
+        }
         if (l->out_len + n > l->out_cap) {
             size_t cap = l->out_cap ? l->out_cap : 8192;
             while (cap < l->out_len + n) {
@@ -214,36 +241,54 @@ static void flush_one(struct daemon *dm, struct conn *c)
         l->out_len += n;
         xs_msg_free(dm->xs, m);
     }
-    if (l->out_len - l->out_off > DAEMON_XS_OUT_MAX) {
-        daemon_log(dm, "closing xenstore connection of d%u: not reading",
-                   c->domid);
-        conn_close(dm, c);
-        return;
-    }
-    while (l->out_off < l->out_len) {
-        ssize_t n = send(c->fd, l->out + l->out_off, l->out_len - l->out_off,
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && errno == EAGAIN) {
-            set_pollout(dm, c, true);
+}
+
+/* Take what the store queued for c and write what the socket takes now. */
+static void flush_one(struct daemon *dm, struct conn *c)
+{
+    struct xs_link *l = c->xl;
+
+    for (;;) {
+        take(dm, c);
+        if (c->dead) {
             return;
         }
-        if (n <= 0) {
+        if (l->out_len - l->out_off + xs_conn_queued_bytes(l->xs) >
+            DAEMON_XS_OUT_MAX) {
+            daemon_log(dm, "closing xenstore connection of d%u: not reading",
+                       c->domid);
             conn_close(dm, c);
             return;
         }
-        l->out_off += (size_t)n;
+        if (l->out_off == l->out_len) {
+            break;
+        }
+        while (l->out_off < l->out_len) {
+            ssize_t n =
+                send(c->fd, l->out + l->out_off, l->out_len - l->out_off,
+                     MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0 && errno == EAGAIN) {
+                set_events(dm, c, true, l->stalled);
+                return;
+            }
+            if (n <= 0) {
+                conn_close(dm, c);
+                return;
+            }
+            l->out_off += (size_t)n;
+        }
+        l->out_off = l->out_len = 0;
     }
-    l->out_off = l->out_len = 0;
     if (l->out_cap > 65536) {
         /* a burst is over: give the memory back */
         free(l->out);
         l->out = NULL;
         l->out_cap = 0;
     }
-    set_pollout(dm, c, false);
+    set_events(dm, c, false, l->stalled);
 }
 
 void xsd_flush(struct daemon *dm)
@@ -262,22 +307,18 @@ void conn_output(struct daemon *dm, struct conn *c)
     }
 }
 
-void xsd_input(struct daemon *dm, struct conn *c)
+/*
+ * Handle the complete requests in c's input buffer while its domain may be
+ * read (4.17's domain_can_read()); past a quota the rest waits, and the
+ * connection is not read (EPOLLIN off) until xsd_resume() finds the
+ * domain back under its quotas.
+ */
+static void process(struct daemon *dm, struct conn *c)
 {
     struct xs_link *l = c->xl;
     struct xsd_sockmsg h;
     size_t off = 0;
-    ssize_t n;
 
-    n = recv(c->fd, l->in + l->in_len, XS_IN_CAP - l->in_len, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        return;
-    }
-    if (n <= 0) {
-        conn_close(dm, c);
-        return;
-    }
-    l->in_len += (size_t)n;
     while (l->in_len - off >= XS_HDR) {
         memcpy(&h, l->in + off, XS_HDR);
         if (h.len > XENSTORE_PAYLOAD_MAX) {
@@ -290,16 +331,72 @@ void xsd_input(struct daemon *dm, struct conn *c)
         if (l->in_len - off < XS_HDR + h.len) {
             break;
         }
+        if (!xs_conn_can_read(l->xs)) {
+            set_events(dm, c, l->pollout, true);
+            break;
+        }
         if (xs_handle(l->xs, &h, l->in + off + XS_HDR) < 0) {
             conn_close(dm, c);
             return;
         }
         off += XS_HDR + h.len;
+        /* the reply leaves the store's queue (and the outstanding count)
+         * unless the client lags behind */
+        take(dm, c);
+        if (c->dead) {
+            return;
+        }
     }
     memmove(l->in, l->in + off, l->in_len - off);
     l->in_len -= off;
+}
+
+void xsd_input(struct daemon *dm, struct conn *c)
+{
+    struct xs_link *l = c->xl;
+    ssize_t n;
+
+    if (l->stalled) {
+        /* EPOLLIN is off: a hang-up, or an event from before the stall */
+        struct pollfd p = {.fd = c->fd, .events = POLLRDHUP};
+        if (poll(&p, 1, 0) > 0 &&
+            (p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL))) {
+            conn_close(dm, c);
+        }
+        return;
+    }
+    n = recv(c->fd, l->in + l->in_len, XS_IN_CAP - l->in_len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        return;
+    }
+    if (n <= 0) {
+        conn_close(dm, c);
+        return;
+    }
+    l->in_len += (size_t)n;
+    process(dm, c);
     /* the reply, and any watch events on any connection */
     xsd_flush(dm);
+}
+
+void xsd_resume(struct daemon *dm)
+{
+    bool any = false;
+
+    if (dm->nr_xs_stalled == 0 || !dm->xs) {
+        return;
+    }
+    for (struct conn *c = dm->conns; c; c = c->next) {
+        if (c->kind == CONN_XS && !c->dead && c->xl && c->xl->stalled &&
+            xs_conn_can_read(c->xl->xs)) {
+            set_events(dm, c, c->xl->pollout, false);
+            process(dm, c);
+            any = true;
+        }
+    }
+    if (any) {
+        xsd_flush(dm);
+    }
 }
 
 /*
@@ -340,6 +437,12 @@ void m_xs_attach(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
         (c->d->id != 0 && !xs_domain_introduced(dm->xs, c->d->id))) {
         close(fds[0]);
         conn_reply_ret(dm, c, h, -ESRCH);
+        return;
+    }
+    if (c->d->id != 0 &&
+        xs_domain_conns(dm->xs, c->d->id) >= DAEMON_XS_DOMAIN_CONNS) {
+        close(fds[0]);
+        conn_reply_ret(dm, c, h, -EMFILE);
         return;
     }
     nc = conn_new(dm, fds[0], CONN_XS, c->d); /* closes it on failure */

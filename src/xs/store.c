@@ -12,6 +12,7 @@
  * client observes.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,7 +197,78 @@ static void adjust_perms(const struct xs_store *s, struct xs_node *n)
     }
 }
 
-/* adds delta to the node count of a node's owner */
+void xs_log(struct xs_store *s, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    if (!s->ops.log) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    s->ops.log(s->opaque, msg);
+}
+
+/*
+ * 4.17's domain_chk_quota() log lines: a domain passing its soft or hard
+ * quota is logged once; again only after it went below half the soft
+ * quota (4.17 waits 10 s; this keeps a domain near a quota, whose every
+ * reply crosses it, from filling the log).
+ */
+static void memory_report(struct xs_store *s, struct xs_dom *d)
+{
+    if (d->domid == 0) {
+        return;
+    }
+    if (d->memory >= s->q.memory && !d->hard_reported) {
+        d->hard_reported = d->soft_reported = true;
+        xs_log(s,
+               "domain %u exceeds hard memory quota, xenstore interface to "
+               "domain stalled",
+               d->domid);
+    } else if (d->memory >= s->q.memory_soft && !d->soft_reported) {
+        d->soft_reported = true;
+        xs_log(s, "domain %u exceeds soft memory quota", d->domid);
+    } else if (d->memory < s->q.memory_soft / 2 &&
+               (d->soft_reported || d->hard_reported)) {
+        d->soft_reported = d->hard_reported = false;
+        xs_log(s, "domain %u below its memory quotas again", d->domid);
+    }
+}
+
+/* adds delta bytes to domid's memory, without a quota check */
+static void charge(struct xs_store *s, unsigned int domid, long delta)
+{
+    struct xs_dom *d = xs_dom_find(s, domid);
+
+    /* every charged domain has a record: its connection or node made it */
+    if (d && delta) {
+        d->memory += delta;
+        memory_report(s, d);
+    }
+}
+
+/* would add more bytes take unprivileged domid to its hard quota? */
+static bool over_quota(const struct xs_store *s, unsigned int domid, long add)
+{
+    const struct xs_dom *d;
+
+    if (domid == 0 || add <= 0) {
+        return false;
+    }
+    d = xs_dom_find(s, domid);
+    return d && d->memory + add >= s->q.memory;
+}
+
+/* what a committed node costs its owner: record and key, as in 4.17 */
+static long node_mem(const struct xs_node *n)
+{
+    return (long)(node_size(n) + strlen(n->name));
+}
+
+/* adds delta to the node count (and memory) of a node's owner */
 static void count_owner(struct xs_store *s, const struct xs_node *n, int delta)
 {
     struct xs_dom *d = xs_dom_get(s, n->perms[0].id);
@@ -204,6 +276,8 @@ static void count_owner(struct xs_store *s, const struct xs_node *n, int delta)
     /* on ENOMEM the count drifts; xs_store_check() reports it */
     if (d) {
         d->nentry += delta;
+        d->memory += delta * node_mem(n);
+        memory_report(s, d);
     }
 }
 
@@ -288,16 +362,60 @@ static void acc_free(struct xs_store *s, void *v)
     xs_free(s, a);
 }
 
-/* A new accessed-node entry, within the transaction-nodes quota. */
+/* what an accessed node costs: entry, its path twice (entry and map
+ * key), the permissions kept for events, and the node's copy */
+static long acc_mem(const char *path, const struct xs_node *n, uint32_t nold)
+{
+    long m = (long)(sizeof(struct xs_acc) + sizeof(struct xs_map_ent) +
+                    2 * (strlen(path) + 1) + nold * sizeof(struct xs_perm));
+
+    if (n) {
+        m += (long)sizeof(*n) + node_mem(n);
+    }
+    return m;
+}
+
+/* charges a's current size to the transaction's domain */
+static void acc_recharge(struct xs_store *s, struct xs_tx *t, struct xs_acc *a)
+{
+    long now = acc_mem(a->path, a->node, a->nold);
+
+    charge(s, t->domid, now - (long)a->charged);
+    t->mem = (size_t)((long)t->mem + now - (long)a->charged);
+    a->charged = (size_t)now;
+}
+
+/*
+ * May c's transaction t grow by add bytes?  Not past its domain's hard
+ * memory quota: that fails the transaction with ENOMEM.
+ */
+static int tx_room(struct xs_conn *c, struct xs_tx *t, long add)
+{
+    if (unpriv(c) && over_quota(c->s, t->domid, add)) {
+        t->fail = true;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/*
+ * A new accessed-node entry, within the transaction-nodes quota and the
+ * domain's memory (node: the copy it will get, if any).
+ */
 static int acc_new(struct xs_conn *c, struct xs_tx *t, const char *path,
-                   struct xs_acc **out)
+                   const struct xs_node *node, struct xs_acc **out)
 {
     struct xs_store *s = c->s;
     struct xs_acc *a;
+    int rc;
 
     if (unpriv(c) && t->nodes >= (unsigned int)s->q.trans_nodes) {
         t->fail = true;
         return -ENOSPC;
+    }
+    rc = tx_room(c, t, acc_mem(path, node, node ? node->nperms : 0));
+    if (rc) {
+        return rc;
     }
     a = xs_zalloc(s, sizeof(*a));
     if (!a || !(a->path = xs_strdup(s, path)) ||
@@ -316,6 +434,7 @@ static int acc_new(struct xs_conn *c, struct xs_tx *t, const char *path,
     }
     t->atail = a;
     t->nodes++;
+    acc_recharge(s, t, a);
     *out = a;
     return 0;
 }
@@ -340,7 +459,7 @@ static int read_node(struct xs_store *s, struct xs_conn *c, const char *name,
         if (a) {
             g = a->node;
         } else {
-            rc = acc_new(c, t, name, &a);
+            rc = acc_new(c, t, name, g, &a);
             if (rc) {
                 return rc;
             }
@@ -353,9 +472,11 @@ static int read_node(struct xs_store *s, struct xs_conn *c, const char *name,
                 a->node = node_dup(s, g);
                 if (!a->old_perms || !a->node) {
                     t->fail = true;
+                    acc_recharge(s, t, a);
                     return -ENOMEM;
                 }
                 adjust_perms(s, a->node);
+                acc_recharge(s, t, a);
             }
             g = a->node;
         }
@@ -387,7 +508,7 @@ static int write_node(struct xs_store *s, struct xs_conn *c, struct xs_node *n,
     n->generation = ++s->generation;
     if (t) {
         a = xs_map_get(&t->acc, n->name);
-        if (!a && (rc = acc_new(c, t, n->name, &a))) {
+        if (!a && (rc = acc_new(c, t, n->name, n, &a))) {
             return rc;
         }
         a->modified = true;
@@ -399,7 +520,23 @@ static int write_node(struct xs_store *s, struct xs_conn *c, struct xs_node *n,
         return -ENOSPC;
     }
     if (!t) {
+        /* the owner's memory, checked when the unprivileged write */
+        const struct xs_node *g = xs_map_get(&s->db, n->name);
+        long add = node_mem(n);
+
+        if (g && g->perms[0].id == n->perms[0].id) {
+            add -= node_mem(g);
+        }
+        if (unpriv(c) && over_quota(s, n->perms[0].id, add)) {
+            return -ENOMEM;
+        }
         return db_set(s, n);
+    }
+    rc = tx_room(c, t,
+                 acc_mem(a->path, n, a->nold) -
+                     acc_mem(a->path, a->node, a->nold));
+    if (rc) {
+        return rc;
     }
     copy = node_dup(s, n);
     if (!copy) {
@@ -408,6 +545,7 @@ static int write_node(struct xs_store *s, struct xs_conn *c, struct xs_node *n,
     }
     xs_node_free(s, a->node);
     a->node = copy;
+    acc_recharge(s, t, a);
     return 0;
 }
 
@@ -423,12 +561,13 @@ static int delete_node(struct xs_store *s, struct xs_conn *c, const char *name)
         return 0;
     }
     a = xs_map_get(&t->acc, name);
-    if (!a && (rc = acc_new(c, t, name, &a))) {
+    if (!a && (rc = acc_new(c, t, name, NULL, &a))) {
         return rc;
     }
     a->modified = true;
     xs_node_free(s, a->node);
     a->node = NULL;
+    acc_recharge(s, t, a);
     return 0;
 }
 
@@ -456,7 +595,36 @@ int xs_queue(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
     }
     c->qtail = m;
     c->qlen++;
+    /* charged to the domain until the transport takes it (4.17: until it
+     * is written), and a reply is outstanding until then */
+    c->qbytes += sizeof(m->hdr) + len;
+    charge(c->s, c->domid, (long)(sizeof(m->hdr) + len));
+    if (type != XS_WATCH_EVENT) {
+        struct xs_dom *d = xs_dom_find(c->s, c->domid);
+
+        if (d) {
+            d->noutstanding++;
+        }
+    }
     return 0;
+}
+
+/* takes m (c's first message) off c's queue and c's domain's counts */
+static void unqueue(struct xs_conn *c, struct xs_msg *m)
+{
+    struct xs_dom *d = xs_dom_find(c->s, c->domid);
+
+    c->qhead = m->next;
+    if (!c->qhead) {
+        c->qtail = NULL;
+    }
+    c->qlen--;
+    c->qbytes -= sizeof(m->hdr) + m->hdr.len;
+    charge(c->s, c->domid, -(long)(sizeof(m->hdr) + m->hdr.len));
+    if (d && m->hdr.type != XS_WATCH_EVENT && d->noutstanding) {
+        d->noutstanding--;
+    }
+    m->next = NULL;
 }
 
 /*
@@ -468,7 +636,10 @@ void xs_send_event(struct xs_conn *c, const char *path, const char *token)
     size_t pl = strlen(path) + 1, len = pl + strlen(token) + 1;
     char *body;
 
-    if (len > XENSTORE_PAYLOAD_MAX || c->qlen >= XS_QUEUE_MAX || c->closed) {
+    /* nor one the domain's memory cannot take (4.17's send_event) */
+    if (len > XENSTORE_PAYLOAD_MAX || c->qlen >= XS_QUEUE_MAX || c->closed ||
+        (unpriv(c) && over_quota(c->s, c->domid,
+                                 (long)(sizeof(struct xsd_sockmsg) + len)))) {
         return;
     }
     body = xs_zalloc(c->s, len);
@@ -1018,6 +1189,7 @@ out:
 void xs_tx_free(struct xs_store *s, struct xs_tx *t)
 {
     if (t) {
+        charge(s, t->domid, -(long)t->mem);
         xs_map_clear(s, &t->acc, acc_free);
         xs_free(s, t);
     }
@@ -1027,11 +1199,13 @@ void xs_tx_free(struct xs_store *s, struct xs_tx *t)
 struct xs_tx *xs_tx_start(struct xs_conn *c)
 {
     struct xs_tx *t = xs_zalloc(c->s, sizeof(*t));
+    struct xs_dom *d = xs_dom_find(c->s, c->domid);
     bool used;
 
     if (!t) {
         return NULL;
     }
+    t->domid = c->domid;
     t->generation = ++c->s->generation;
     do {
         t->id = c->next_txid++;
@@ -1043,23 +1217,48 @@ struct xs_tx *xs_tx_start(struct xs_conn *c)
     t->next = c->txs;
     c->txs = t;
     c->ntx++;
+    if (d) {
+        d->ntx++;
+    }
     return t;
+}
+
+void xs_tx_detach(struct xs_conn *c, struct xs_tx *t)
+{
+    struct xs_dom *d = xs_dom_find(c->s, c->domid);
+
+    for (struct xs_tx **pp = &c->txs; *pp; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            c->ntx--;
+            if (d && d->ntx) {
+                d->ntx--;
+            }
+            break;
+        }
+    }
+    if (c->cur == t) {
+        c->cur = NULL;
+    }
+    t->next = NULL;
 }
 
 struct delta {
     unsigned int domid;
     int n;
+    long mem;
 };
 
-/* adds d to domid's entry in a small array of deltas */
+/* adds d (and mem) to domid's entry in a small array of deltas */
 static int add_delta(struct xs_store *s, struct delta **v, size_t *n,
-                     unsigned int domid, int d)
+                     unsigned int domid, int d, long mem)
 {
     struct delta *nv;
 
     for (size_t i = 0; i < *n; i++) {
         if ((*v)[i].domid == domid) {
             (*v)[i].n += d;
+            (*v)[i].mem += mem;
             return 0;
         }
     }
@@ -1069,6 +1268,7 @@ static int add_delta(struct xs_store *s, struct delta **v, size_t *n,
     }
     *v = nv;
     nv[*n].domid = domid;
+    nv[*n].mem = mem;
     nv[(*n)++].n = d;
     return 0;
 }
@@ -1090,10 +1290,10 @@ static int tx_check_quota(struct xs_store *s, struct xs_tx *t)
             continue;
         }
         if (g) {
-            rc = add_delta(s, &v, &n, g->perms[0].id, -1);
+            rc = add_delta(s, &v, &n, g->perms[0].id, -1, 0);
         }
         if (!rc && a->node) {
-            rc = add_delta(s, &v, &n, a->node->perms[0].id, 1);
+            rc = add_delta(s, &v, &n, a->node->perms[0].id, 1, 0);
         }
     }
     for (size_t i = 0; i < n && !rc; i++) {
@@ -1178,6 +1378,7 @@ int xs_conn_new(struct xs_store *s, unsigned int domid, bool privileged,
         xs_free(s, c);
         return -ENOMEM;
     }
+    xs_dom_find(s, domid)->nconn++;
     c->s = s;
     c->domid = domid;
     c->priv = privileged;
@@ -1211,10 +1412,9 @@ void xs_conn_reset(struct xs_conn *c)
     while (c->txs) {
         struct xs_tx *t = c->txs;
 
-        c->txs = t->next;
+        xs_tx_detach(c, t);
         xs_tx_free(s, t);
     }
-    c->ntx = 0;
     c->cur = NULL;
 }
 
@@ -1223,11 +1423,9 @@ static void drop_output(struct xs_conn *c)
     while (c->qhead) {
         struct xs_msg *m = c->qhead;
 
-        c->qhead = m->next;
+        unqueue(c, m);
         xs_free(c->s, m);
     }
-    c->qtail = NULL;
-    c->qlen = 0;
 }
 
 /*
@@ -1250,6 +1448,7 @@ static void conn_close(struct xs_conn *c)
 void xs_conn_free(struct xs_conn *c)
 {
     struct xs_store *s;
+    struct xs_dom *d;
 
     if (!c) {
         return;
@@ -1263,6 +1462,10 @@ void xs_conn_free(struct xs_conn *c)
     }
     xs_conn_reset(c);
     drop_output(c);
+    d = xs_dom_find(s, c->domid);
+    if (d && d->nconn) {
+        d->nconn--;
+    }
     xs_free(s, c);
 }
 
@@ -1271,12 +1474,7 @@ struct xs_msg *xs_conn_pop(struct xs_conn *c)
     struct xs_msg *m = c->qhead;
 
     if (m) {
-        c->qhead = m->next;
-        if (!c->qhead) {
-            c->qtail = NULL;
-        }
-        c->qlen--;
-        m->next = NULL;
+        unqueue(c, m);
     }
     return m;
 }
@@ -1291,6 +1489,11 @@ size_t xs_conn_queued(const struct xs_conn *c)
     return c->qlen;
 }
 
+size_t xs_conn_queued_bytes(const struct xs_conn *c)
+{
+    return c->qbytes;
+}
+
 unsigned int xs_conn_domid(const struct xs_conn *c)
 {
     return c->domid;
@@ -1299,6 +1502,21 @@ unsigned int xs_conn_domid(const struct xs_conn *c)
 bool xs_conn_closed(const struct xs_conn *c)
 {
     return c->closed;
+}
+
+bool xs_conn_can_read(const struct xs_conn *c)
+{
+    const struct xs_dom *d;
+
+    if (c->closed) {
+        return false;
+    }
+    if (c->priv || c->domid == 0) {
+        return true;
+    }
+    d = xs_dom_find(c->s, c->domid);
+    return !d || (d->memory < c->s->q.memory &&
+                  d->noutstanding < (unsigned int)c->s->q.outstanding);
 }
 
 /* ---- domains ---- */
@@ -1326,6 +1544,13 @@ bool xs_domain_introduced(const struct xs_store *s, unsigned int domid)
     const struct xs_dom *d = xs_dom_find(s, domid);
 
     return d && d->introduced;
+}
+
+unsigned int xs_domain_conns(const struct xs_store *s, unsigned int domid)
+{
+    const struct xs_dom *d = xs_dom_find(s, domid);
+
+    return d ? d->nconn : 0;
 }
 
 int xs_domains_shutdown(struct xs_store *s, const unsigned int *domids,
@@ -1460,6 +1685,13 @@ int xs_domain_nodes(struct xs_store *s, unsigned int domid)
     return d ? d->nentry : 0;
 }
 
+long xs_domain_memory(struct xs_store *s, unsigned int domid)
+{
+    struct xs_dom *d = xs_dom_find(s, domid);
+
+    return d ? d->memory : 0;
+}
+
 /* ---- the store ---- */
 
 struct xs_quota *xs_store_quota(struct xs_store *s)
@@ -1541,9 +1773,47 @@ size_t xs_store_free(struct xs_store *s)
     return left;
 }
 
+/* what c holds for its domain: its transactions and its queued output;
+ * -1 if a count does not match what it has */
+static long conn_mem(const struct xs_conn *c, unsigned int *ntx,
+                     unsigned int *nout)
+{
+    long mem = (long)c->qbytes, q = 0;
+    size_t qlen = 0;
+
+    *ntx = 0;
+    *nout = 0;
+    for (const struct xs_msg *m = c->qhead; m; m = m->next) {
+        q += (long)(sizeof(m->hdr) + m->hdr.len);
+        qlen++;
+        *nout += m->hdr.type != XS_WATCH_EVENT;
+    }
+    if (q != (long)c->qbytes || qlen != c->qlen) {
+        return -1;
+    }
+    for (const struct xs_tx *t = c->txs; t; t = t->next) {
+        long tm = 0;
+
+        (*ntx)++;
+        for (const struct xs_acc *a = t->ahead; a; a = a->next) {
+            if ((long)a->charged != acc_mem(a->path, a->node, a->nold)) {
+                return -1;
+            }
+            tm += (long)a->charged;
+        }
+        if (tm != (long)t->mem || t->domid != c->domid) {
+            return -1;
+        }
+        mem += tm;
+    }
+    return *ntx == c->ntx ? mem : -1;
+}
+
 /*
  * CONTROL "check": every listed child exists, every node but "/" is listed
- * by its parent, and the owners' node counts match the tree.
+ * by its parent, and every domain's counts match what the store holds:
+ * nodes owned, open transactions, connections, outstanding replies and
+ * memory (the nodes' records, transactions and queued messages).
  */
 int xs_store_check(struct xs_store *s)
 {
@@ -1556,7 +1826,9 @@ int xs_store_check(struct xs_store *s)
             struct xs_node *node = e->val, *p;
             char *pname;
 
-            rc = add_delta(s, &v, &n, node->perms[0].id, 1) ? -ENOMEM : 0;
+            rc = add_delta(s, &v, &n, node->perms[0].id, 1, node_mem(node))
+                     ? -ENOMEM
+                     : 0;
             for (uint32_t off = 0; off < node->childlen && !rc;) {
                 char *cp = child_path(s, node->name, node->children + off);
 
@@ -1581,14 +1853,32 @@ int xs_store_check(struct xs_store *s)
         }
     }
     for (size_t i = 0; i < s->ndoms && !rc; i++) {
+        const struct xs_dom *d = &s->doms[i];
+        unsigned int ntx = 0, nconn = 0, nout = 0;
+        long mem = 0;
         int want = 0;
 
         for (size_t k = 0; k < n; k++) {
-            if (v[k].domid == s->doms[i].domid) {
+            if (v[k].domid == d->domid) {
                 want = v[k].n;
+                mem = v[k].mem;
             }
         }
-        if (want != s->doms[i].nentry) {
+        for (const struct xs_conn *c = s->conns; c && mem >= 0; c = c->next) {
+            unsigned int ct, co;
+            long cm;
+
+            if (c->domid != d->domid) {
+                continue;
+            }
+            cm = conn_mem(c, &ct, &co);
+            mem = cm < 0 ? -1 : mem + cm;
+            ntx += ct;
+            nout += co;
+            nconn++;
+        }
+        if (want != d->nentry || mem != d->memory || ntx != d->ntx ||
+            nconn != d->nconn || nout != d->noutstanding) {
             rc = -EIO;
         }
     }

@@ -24,17 +24,22 @@
 
 #include <xen/io/xs_wire.h>
 
-/* 4.17's default quotas (xenstored_core.c); CONTROL "quota set" changes them */
-#define XS_QUOTA_NODES        1000 /* nodes owned per unprivileged domain */
-#define XS_QUOTA_WATCHES      128  /* watches per unprivileged domain */
-#define XS_QUOTA_TRANSACTIONS 10   /* open transactions per connection */
-#define XS_QUOTA_OUTSTANDING  20   /* shown only: the transport's business */
+/*
+ * 4.17's default quotas (xenstored_core.c); CONTROL "quota set" changes them.
+ * They hold unprivileged domains (any domid but 0) across all of a domain's
+ * connections, as 4.17's one connection per domain does.
+ */
+#define XS_QUOTA_NODES        1000 /* nodes owned per domain */
+#define XS_QUOTA_WATCHES      128  /* watches per domain */
+#define XS_QUOTA_TRANSACTIONS 10   /* open transactions per domain (+1) */
+#define XS_QUOTA_OUTSTANDING  20   /* replies queued per domain: stop reading */
 #define XS_QUOTA_TRANS_NODES  1024 /* nodes accessed per transaction */
-#define XS_QUOTA_MEMORY       (2 * 1024 * 1024 + 512 * 1024) /* shown only */
-#define XS_QUOTA_MEMORY_SOFT  (2 * 1024 * 1024)              /* shown only */
-#define XS_QUOTA_NODE_SIZE    2048 /* bytes of a node record */
-#define XS_QUOTA_PATH_MAX     XENSTORE_REL_PATH_MAX
-#define XS_QUOTA_PERMS        5 /* permission entries per node */
+/* bytes held for a domain (see xs_domain_memory): refuse, stop reading */
+#define XS_QUOTA_MEMORY      (2 * 1024 * 1024 + 512 * 1024)
+#define XS_QUOTA_MEMORY_SOFT (2 * 1024 * 1024) /* logged once when passed */
+#define XS_QUOTA_NODE_SIZE   2048              /* bytes of a node record */
+#define XS_QUOTA_PATH_MAX    XENSTORE_REL_PATH_MAX
+#define XS_QUOTA_PERMS       5 /* permission entries per node */
 
 /* Messages queued on one connection beyond which watch events are dropped. */
 #define XS_QUEUE_MAX 4096
@@ -122,12 +127,21 @@ void xs_conn_free(struct xs_conn *c);
  */
 int xs_handle(struct xs_conn *c, const struct xsd_sockmsg *hdr,
               const void *payload);
+/*
+ * 4.17's domain_can_read(): false while c's domain (unprivileged) holds its
+ * hard memory quota or more, or has its outstanding quota of replies
+ * queued; the transport then stops reading from every connection of the
+ * domain until this turns true again (after output is taken, or a
+ * transaction or connection goes).  Also false for a closed connection.
+ */
+bool xs_conn_can_read(const struct xs_conn *c);
 bool xs_conn_closed(const struct xs_conn *c);
 
 /* The oldest queued message of c (NULL if none); free it with xs_msg_free */
 struct xs_msg *xs_conn_pop(struct xs_conn *c);
 void xs_msg_free(struct xs_store *s, struct xs_msg *m);
 size_t xs_conn_queued(const struct xs_conn *c);
+size_t xs_conn_queued_bytes(const struct xs_conn *c); /* headers included */
 unsigned int xs_conn_domid(const struct xs_conn *c);
 
 /*
@@ -163,11 +177,23 @@ int xs_domains_shutdown(struct xs_store *s, const unsigned int *domids,
 int xs_domain_release(struct xs_store *s, unsigned int domid);
 int xs_domain_dead(struct xs_store *s, unsigned int domid);
 bool xs_domain_introduced(const struct xs_store *s, unsigned int domid);
+/* Store connections of domid, closed ones not yet freed included */
+unsigned int xs_domain_conns(const struct xs_store *s, unsigned int domid);
 
-/* Consistency of the tree (children lists, owners' node counts): 0/-EIO */
+/*
+ * Consistency (CONTROL "check"): children lists, and every domain's node,
+ * transaction, connection, outstanding and memory counts: 0 or -EIO.
+ */
 int xs_store_check(struct xs_store *s);
 /* Nodes owned by domid in the committed tree */
 int xs_domain_nodes(struct xs_store *s, unsigned int domid);
+/*
+ * Bytes the store holds on domid's behalf (4.17's per-domain memory):
+ * the records and paths of the committed nodes it owns, everything its
+ * transactions hold (accessed nodes, their copies, paths and bookkeeping)
+ * and the messages queued on its connections.
+ */
+long xs_domain_memory(struct xs_store *s, unsigned int domid);
 
 /* ---- pure helpers, also used by the handler ---- */
 

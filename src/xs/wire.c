@@ -448,13 +448,16 @@ static int do_reset_watches(struct req *r)
 static int do_tx_start(struct req *r)
 {
     struct xs_tx *t;
+    struct xs_dom *d;
     char id[16];
 
     if (r->c->cur) {
         return -EBUSY; /* no nesting */
     }
-    /* 4.17 compares with '>': an unprivileged connection gets quota + 1 */
-    if (!r->c->priv && r->c->ntx > (unsigned int)r->c->s->q.transactions) {
+    /* 4.17 compares with '>': an unprivileged domain gets quota + 1, on
+     * all of its connections together (4.17 has one per domain) */
+    d = xs_dom_find(r->c->s, r->c->domid);
+    if (!r->c->priv && d && d->ntx > (unsigned int)r->c->s->q.transactions) {
         return -ENOSPC;
     }
     t = xs_tx_start(r->c);
@@ -479,14 +482,7 @@ static int do_tx_end(struct req *r)
         return -ENOENT;
     }
     /* the transaction ends whatever the outcome */
-    for (struct xs_tx **pp = &c->txs; *pp; pp = &(*pp)->next) {
-        if (*pp == t) {
-            *pp = t->next;
-            break;
-        }
-    }
-    c->ntx--;
-    c->cur = NULL;
+    xs_tx_detach(c, t);
     if (!strcmp(arg, "T")) {
         rc = xs_tx_commit(c, t);
     }
@@ -698,20 +694,16 @@ static int quota_cmd(struct req *r, char **vec, uint32_t num,
     {
         unsigned int domid = (unsigned int)atoi(vec[0]);
         struct xs_dom *d = xs_dom_find(s, domid);
-        int ta = 0;
 
         if (!d) {
             return -ENOENT;
         }
-        for (struct xs_conn *c = s->conns; c; c = c->next) {
-            ta += c->domid == domid ? (int)c->ntx : 0;
-        }
         text = xs_asprintf(s, "Domain %u:\n", domid);
         append(s, &text, "%-16s: %8d\n", "nodes", d->nentry);
         append(s, &text, "%-16s: %8d\n", "watches", d->nwatch);
-        append(s, &text, "%-16s: %8d\n", "transactions", ta);
-        append(s, &text, "%-16s: %8d\n", "outstanding", 0);
-        append(s, &text, "%-16s: %8d\n", "memory", 0);
+        append(s, &text, "%-16s: %8u\n", "transactions", d->ntx);
+        append(s, &text, "%-16s: %8u\n", "outstanding", d->noutstanding);
+        append(s, &text, "%-16s: %8ld\n", "memory", d->memory);
         return reply_text(r, text);
     }
 }

@@ -11,9 +11,11 @@
  * domain (sender & 3) + 1: bits 6 and 5 pick introduce (00), shutdown
  * (01), release (10) or death (11).  A connection the store closed (its
  * domain released or dead) is freed and made again, as by a new process of
- * the domain.  Replies and watch events are popped and freed.  A fresh
- * store per input; it must stay consistent (xs_store_check) and end with
- * nothing leaked (xs_store_free).
+ * the domain; a request to a domain over its quotas waits, as the daemon
+ * does not read it (it is dropped here).  Replies and watch events are
+ * popped and freed.  A fresh store per input; it must stay consistent
+ * (xs_store_check: the tree and every domain's counts and memory) and end
+ * with nothing leaked (xs_store_free).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -78,6 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 xs_domain_dead(s, d);
                 break;
             }
+        } else if (!xs_conn_can_read(c[who % NCONN])) {
+            data += len < size ? len : size;
+            size -= len < size ? len : size;
         } else {
             /* the transport bounds a message to XENSTORE_PAYLOAD_MAX: the
              * handler gets exactly the bytes the header says */

@@ -269,6 +269,70 @@ print(xsreq(s, 9, sys.argv[2].encode() + b"\0")[1][:-1].decode())
         "@releaseDomain @releaseDomain "
     xenstore-exists /given-to-r
     check "and removes the node it got after the release" $? 1
+
+    # --- a hostile domain: at most 16 store connections, and what they
+    # make the store hold is the domain's, within its memory quota
+    h=$(pv create xs-h)
+    mkfifo "$PROCVISOR_DIR/hold"
+    : >"$out"
+    "$PROCVISOR" run xs-h -- python3 -c "$XSPY"'
+conns = []
+try:
+    for i in range(20):
+        conns.append(xsconn())
+except OSError as e:
+    print("connections", len(conns), os.strerror(e.errno))
+# every transaction the domain may open, spread over its connections,
+# each reading long missing paths until refused
+txs, refused = [], {}
+for s in conns:
+    t, b = xsreq(s, 6, b"\0")
+    if t == 16:
+        print("transaction refused", b[:-1].decode())
+        break
+    txs.append((s, int(b[:-1])))
+for s, tx in txs:
+    for k in range(1100):
+        p = b"%05d-%05d-" % (tx, k) + b"a" * 2036 + b"\0"
+        t, b = xsreq(s, 2, p, tx)
+        if b != b"ENOENT\0":
+            refused[b] = refused.get(b, 0) + 1
+            break
+print("transactions", len(txs), "refused", refused, flush=True)
+sys.stdin.readline()
+for s, tx in txs:
+    xsreq(s, 7, b"F\0", tx)
+# a client that does not read: 300 reads of a 2000-byte node
+s = conns[0]
+xsreq(s, 11, b"data/big\0" + b"b" * 2000)
+for i in range(300):
+    xssend(s, 2, b"data/big\0")
+print("sent", flush=True)
+sys.stdin.read()
+' >"$out" <"$PROCVISOR_DIR/hold" &
+    hp=$!
+    exec 9>"$PROCVISOR_DIR/hold"
+    wait_for "grep -q '^transactions' '$out'"
+    check "a domain's 17th store connection is refused" \
+        "$(sed -n 1p "$out")" "connections 16 Too many open files"
+    check "11 transactions, on all its connections together" \
+        "$(sed -n 2p "$out")" "transaction refused ENOSPC"
+    check "each refused at the memory quota" "$(sed -n 3p "$out")" \
+        "transactions 11 refused {b'ENOMEM\\x00': 11}"
+    check "what the store holds for it stays under 2.5 MiB" \
+        "$([ "$(quota_of $h memory)" -lt 2621440 ] && echo yes)" yes
+    check "its transactions" "$(quota_of $h transactions)" 11
+    echo >&9
+    wait_for "grep -q '^sent' '$out'"
+    wait_for "[ \"\$(quota_of $h outstanding)\" = 20 ]"
+    check "a domain that does not read is not read: 20 replies wait" \
+        "$(quota_of $h outstanding)" 20
+    check "the store answers others" "$(xenstore-read /test/a)" hello
+    exec 9>&-
+    wait "$hp"
+    check "its connections gone, the store holds nothing for them" \
+        "$(quota_of $h transactions):$(quota_of $h outstanding)" 0:0
+    pv destroy "$h"
 fi
 
 # --- hostile clients on the socket (python3 speaks the raw wire)

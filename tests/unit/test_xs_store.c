@@ -227,6 +227,13 @@ static void expect_event(struct xs_conn *c, const char *path, const char *token)
     assert_string_equal(e->token, token);
 }
 
+/* forgets the events c got so far */
+static void skip_events(struct xs_conn *c)
+{
+    drain(c, &R);
+    cs(c)->head = cs(c)->tail;
+}
+
 static void expect_no_event(struct xs_conn *c)
 {
     struct cstate *st = cs(c);
@@ -967,6 +974,184 @@ static void test_tx_nodes_quota(void **state)
 
 /* ---- quotas ---- */
 
+/* 4.17 has one connection per domain: its quota holds a domain's
+ * connections together */
+static void test_tx_quota_per_domain(void **state)
+{
+    (void)state;
+    new_x(5);
+    for (int i = 1; i <= XS_QUOTA_TRANSACTIONS + 1; i++) {
+        assert_int_not_equal(
+            rq(i % 2 ? U5 : X, XS_TRANSACTION_START, 0, L("\0"))->type,
+            XS_ERROR);
+    }
+    ERR(U5, XS_TRANSACTION_START, 0, "\0", "ENOSPC");
+    ERR(X, XS_TRANSACTION_START, 0, "\0", "ENOSPC");
+    /* another domain has its own */
+    BODY(U6, XS_TRANSACTION_START, 0, "\0", "1\0");
+    rq(D0, XS_CONTROL, 0, L("quota\0005\0"));
+    assert_non_null(strstr(R.body, "transactions    :       11\n"));
+    /* a connection that goes takes its transactions with it */
+    xs_conn_free(X);
+    T->x.c = NULL;
+    assert_int_not_equal(rq(U5, XS_TRANSACTION_START, 0, L("\0"))->type,
+                         XS_ERROR);
+}
+
+/*
+ * The hostile pattern: every transaction a domain may open, on several
+ * connections, reading long missing paths.  What the store holds for the
+ * domain stays under its memory quota: past it, ENOMEM.
+ */
+static void test_memory_quota_transactions(void **state)
+{
+    static char p[2100];
+    long base, peak = 0;
+    unsigned int refused = 0;
+
+    (void)state;
+    domain_home(5);
+    new_x(5);
+    base = xs_domain_memory(T->s, 5);
+    assert_true(base > 0); /* its home */
+    for (int t = 1; t <= XS_QUOTA_TRANSACTIONS + 1; t++) {
+        struct xs_conn *c = t % 2 ? U5 : X;
+        uint32_t id;
+
+        rq(c, XS_TRANSACTION_START, 0, L("\0"));
+        assert_int_equal(R.type, XS_TRANSACTION_START);
+        id = (uint32_t)atoi(R.body);
+        for (int i = 0; i < XS_QUOTA_TRANS_NODES; i++) {
+            int n = snprintf(p, sizeof(p), "%04d-%04d-", t, i);
+            struct reply *r;
+
+            memset(p + n, 'a', 2048 - (size_t)n);
+            p[2048] = 0;
+            r = rq(c, XS_READ, id, p, 2049);
+            assert_int_equal(r->type, XS_ERROR);
+            if (!strcmp(r->body, "ENOMEM")) {
+                refused++;
+                break;
+            }
+            assert_string_equal(r->body, "ENOENT");
+            if (xs_domain_memory(T->s, 5) > peak) {
+                peak = xs_domain_memory(T->s, 5);
+            }
+        }
+    }
+    /* every transaction but the first ran into the quota */
+    assert_true(refused >= XS_QUOTA_TRANSACTIONS);
+    assert_true(peak < XS_QUOTA_MEMORY);
+    rq(D0, XS_CONTROL, 0, L("quota\0005\0"));
+    assert_non_null(strstr(R.body, "memory          :  "));
+    /* a failed transaction cannot commit; ending them gives it all back */
+    for (uint32_t id = 1; id <= XS_QUOTA_TRANSACTIONS + 1; id++) {
+        struct xs_conn *c = id % 2 ? U5 : X;
+        uint32_t tx = (id + 1) / 2;
+
+        rq(c, XS_TRANSACTION_END, tx, L("T\0"));
+        assert_int_equal(R.type, XS_ERROR);
+    }
+    assert_int_equal(xs_domain_memory(T->s, 5), base);
+    /* dom0 has no quota */
+    rq(D0, XS_TRANSACTION_START, 0, L("\0"));
+    for (int i = 0; i < 2000; i++) {
+        int n = snprintf(p, sizeof(p), "/%05d-", i);
+
+        memset(p + n, 'a', 2000 - (size_t)n);
+        p[2000] = 0;
+        expect_err(rq(D0, XS_READ, 1, p, 2001), "ENOENT");
+    }
+    assert_true(xs_domain_memory(T->s, 0) > XS_QUOTA_MEMORY);
+}
+
+/* what a domain's nodes and queued messages cost it */
+static void test_memory_accounting(void **state)
+{
+    struct xsd_sockmsg h = {XS_READ, 1, 0, sizeof("v")};
+    long base, with;
+
+    (void)state;
+    domain_home(5);
+    base = xs_domain_memory(T->s, 5);
+    OK(U5, XS_WRITE, 0, "v\0value");
+    /* a record (header, one permission, 5 bytes) and its key */
+    with = base + 24 + 8 + 5 + (long)strlen("/local/domain/5/v");
+    /* and the parent's list of children grew by "v\0" */
+    assert_int_equal(xs_domain_memory(T->s, 5), with + 2);
+    /* a queued reply counts until taken */
+    assert_int_equal(xs_handle(U5, &h, "v"), 0);
+    assert_int_equal(xs_domain_memory(T->s, 5),
+                     with + 2 + 16 + (long)strlen("value"));
+    drain(U5, &R);
+    assert_int_equal(xs_domain_memory(T->s, 5), with + 2);
+    OK(U5, XS_RM, 0, "v\0");
+    assert_int_equal(xs_domain_memory(T->s, 5), base);
+    /* a node dom0 gives the domain is the domain's */
+    OK(D0, XS_WRITE, 0, "/given\0");
+    OK(D0, XS_SET_PERMS, 0, "/given\0n5\0");
+    assert_int_equal(xs_domain_memory(T->s, 5),
+                     base + 24 + 8 + (long)strlen("/given"));
+}
+
+/* past its hard memory quota a domain's writes fail, its watches fire no
+ * more and it is not read (xs_conn_can_read) until it is back under */
+static void test_memory_quota_enforced(void **state)
+{
+    static char b[2100];
+    struct xsd_sockmsg h = {XS_READ, 0, 0, 0};
+    long base;
+    int i;
+
+    (void)state;
+    domain_home(5);
+    OK(U5, XS_WATCH, 0, "/local/domain/5\0t\0");
+    expect_event(U5, "/local/domain/5", "t");
+    base = xs_domain_memory(T->s, 5);
+    xs_store_quota(T->s)->memory = (int)base + 4000;
+    for (i = 0;; i++) {
+        int n = snprintf(b, sizeof(b), "n%d", i) + 1;
+        struct reply *r;
+
+        memset(b + n, 'x', 1000);
+        r = rq(U5, XS_WRITE, 0, b, (size_t)n + 1000);
+        if (r->type == XS_ERROR) {
+            expect_err(r, "ENOMEM");
+            break;
+        }
+        skip_events(U5);
+        assert_true(i < 4);
+    }
+    assert_true(xs_domain_memory(T->s, 5) < base + 4000);
+    assert_true(xs_conn_can_read(U5));
+    /* the privileged may still give it more: then it is over */
+    memcpy(b, "/local/domain/5/n0", sizeof("/local/domain/5/n0"));
+    memset(b + sizeof("/local/domain/5/n0"), 'y', 2000);
+    expect_ok(rq(D0, XS_WRITE, 0, b, sizeof("/local/domain/5/n0") + 2000));
+    assert_true(xs_domain_memory(T->s, 5) >= base + 4000);
+    assert_false(xs_conn_can_read(U5));
+    assert_true(xs_conn_can_read(U6));
+    assert_true(xs_conn_can_read(D0));
+    expect_no_event(U5); /* dropped: no memory for it */
+    OK(D0, XS_RM, 0, "/local/domain/5/n0\0");
+    assert_true(xs_conn_can_read(U5));
+    expect_event(U5, "/local/domain/5/n0", "t"); /* under it again */
+    /* outstanding replies: 4.17 stops reading at the quota, 20 */
+    h.len = 2;
+    for (i = 0; i < XS_QUOTA_OUTSTANDING; i++) {
+        assert_true(xs_conn_can_read(U5));
+        assert_int_equal(xs_handle(U5, &h, "v"), 0);
+    }
+    assert_false(xs_conn_can_read(U5));
+    rq(D0, XS_CONTROL, 0, L("quota\0005\0"));
+    assert_non_null(strstr(R.body, "outstanding     :       20\n"));
+    for (struct xs_msg *m; (m = xs_conn_pop(U5));) {
+        assert_int_equal(m->hdr.type, XS_ERROR); /* ENOENT */
+        xs_msg_free(T->s, m);
+        assert_true(xs_conn_can_read(U5));
+    }
+}
+
 static void test_watch_quota(void **state)
 {
     char b[32];
@@ -1196,9 +1381,11 @@ static void test_release_closes_connections(void **state)
     BODY(X, XS_TRANSACTION_START, 0, "\0", "1\0");
     OK(D0, XS_WATCH, 0, "@releaseDomain\0r\0");
     expect_event(D0, "@releaseDomain", "r");
+    assert_int_equal(xs_domain_conns(T->s, 5), 2);
     OK(D0, XS_RELEASE, 0, "5\0");
     assert_int_equal(T->nclosed, 2);
     assert_true(xs_conn_closed(U5) && xs_conn_closed(X));
+    assert_false(xs_conn_can_read(U5));
     assert_int_equal(xs_handle(U5, &h, "v"), -EPIPE);
     assert_null(xs_conn_pop(U5));
     expect_event(D0, "@releaseDomain", "r");
@@ -1208,6 +1395,7 @@ static void test_release_closes_connections(void **state)
     /* the embedder frees them */
     xs_conn_free(X);
     T->x.c = NULL;
+    assert_int_equal(xs_domain_conns(T->s, 5), 1);
     /* dom0's and other domains' are not closed */
     assert_false(xs_conn_closed(U6));
     ERR(D0, XS_RELEASE, 0, "5\0", "ENOENT");
@@ -1386,7 +1574,7 @@ static void test_control_quota(void **state)
          "watches         :        0\n"
          "transactions    :        0\n"
          "outstanding     :        0\n"
-         "memory          :        0\n\0");
+         "memory          :      132\n\0"); /* 3 records with keys */
     rq(D0, XS_CONTROL, 0, L("quota-soft\0"));
     assert_string_equal(R.body, "Quota settings:\nmemory           :  "
                                 "2097152 Total Xenstore memory per domain "
@@ -1482,6 +1670,10 @@ int main(void)
         T_(test_tx_events_at_commit),
         T_(test_tx_quota),
         T_(test_tx_nodes_quota),
+        T_(test_tx_quota_per_domain),
+        T_(test_memory_quota_transactions),
+        T_(test_memory_accounting),
+        T_(test_memory_quota_enforced),
         T_(test_watch_quota),
         T_(test_node_quota),
         T_(test_node_quota_in_tx),
