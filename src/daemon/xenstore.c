@@ -534,10 +534,12 @@ static void make_uuid(char *out, size_t n)
 /*
  * What libxl__domain_make and libxl__build_post write, in one transaction:
  * /local/domain/<id> readable by the domain (n0 r<id>), its /vm/<uuid>,
- * /libxl/<id> (dom0 only), name, domid, vm, cpu, memory, and the nodes
- * the domain itself writes, owned by it (n<id>): device/suspend/
- * event-channel, control/{shutdown,feature-*,sysrq}, data, drivers,
- * feature, attr, error.  dom0 gets what xen-init-dom0 writes.
+ * /libxl/<id> and /libxl/<id>/device (dom0 only), name, domid, vm, cpu,
+ * memory (static-max, target, videoram), and the nodes the domain itself
+ * writes, owned by it (n<id>): device/suspend/event-channel,
+ * control/{shutdown,feature-*,sysrq}, data, drivers, feature, attr, error.
+ * What is left out (store ring, console) is in docs/protocol.md.  dom0
+ * gets what xen-init-dom0 writes.
  */
 void xsd_domain_created(struct daemon *dm, struct hv_domain *d)
 {
@@ -586,6 +588,8 @@ void xsd_domain_created(struct daemon *dm, struct hv_domain *d)
     rc = tool_mknod(dm, tx, dom, ro, rol);
     rc = rc ? rc : tool_mknod(dm, tx, vm, ro, rol);
     rc = rc ? rc : tool_mknod(dm, tx, lx, "n0", 3);
+    snprintf(path, sizeof(path), "%s/device", lx);
+    rc = rc ? rc : tool_mknod(dm, tx, path, "n0", 3);
     snprintf(path, sizeof(path), "%s/vm", dom);
     rc = rc ? rc : tool_write(dm, tx, path, vm);
     snprintf(path, sizeof(path), "%s/name", dom);
@@ -617,6 +621,9 @@ void xsd_domain_created(struct daemon *dm, struct hv_domain *d)
     rc = rc ? rc : tool_write(dm, tx, path, val);
     snprintf(path, sizeof(path), "%s/memory/target", dom);
     rc = rc ? rc : tool_write(dm, tx, path, val);
+    /* a PV or PVH guest has no emulated video memory: libxl writes 0 */
+    snprintf(path, sizeof(path), "%s/memory/videoram", dom);
+    rc = rc ? rc : tool_write(dm, tx, path, "0");
     for (unsigned int i = 0; i < d->max_vcpus; i++) {
         snprintf(path, sizeof(path), "%s/cpu/%u/availability", dom, i);
         rc = rc ? rc : tool_write(dm, tx, path, "online");

@@ -69,6 +69,9 @@ check "name" "$(xenstore-read $D/name)" xs-a
 check "domid" "$(xenstore-read $D/domid)" "$a"
 check "cpus" "$(xenstore-list $D/cpu | tr '\n' ' ')" "0 1 "
 check "memory/target" "$(xenstore-read $D/memory/target)" 65536
+check "memory/videoram" "$(xenstore-read $D/memory/videoram)" 0
+check "/libxl/<id>/device, dom0's" "$(xenstore-ls -p /libxl/$a |
+    sed -n 's/^device = .*(\(.*\))$/\1/p')" n0
 vm=$(xenstore-read $D/vm)
 check "the vm node" "$(xenstore-read "$vm/name")" xs-a
 check "the domain path's perms" "$(xenstore-ls -p /local/domain |
