@@ -112,6 +112,7 @@ struct daemon {
     uint64_t tsc_hz;
     bool tsc_stable;
 
+    int xs_log_fd;              /* CONTROL logfile, -1 when none */
     unsigned int nr_xs_stalled; /* store connections not read for quota */
 };
 

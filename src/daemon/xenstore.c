@@ -43,9 +43,80 @@ static bool domain_exists(void *opaque, unsigned int domid)
            hv_domain_find(&dm->hv, (domid_t)domid) != NULL;
 }
 
+/* appends text to fd with O_APPEND semantics, whatever it takes */
+static int write_all(int fd, const char *text, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, text, len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return n < 0 ? -errno : -EIO;
+        }
+        text += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 static void store_log(void *opaque, const char *msg)
 {
-    daemon_log(opaque, "xenstore: %s", msg);
+    struct daemon *dm = opaque;
+
+    daemon_log(dm, "xenstore: %s", msg);
+    if (dm->xs_log_fd >= 0) {
+        char line[320];
+        int n = snprintf(line, sizeof(line), "%s\n", msg);
+
+        (void)write_all(dm->xs_log_fd, line,
+                        n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    }
+}
+
+/* files CONTROL names are opened as the daemon's user, for dom0 only */
+static int open_append(const char *file)
+{
+    int fd =
+        open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+
+    return fd < 0 ? -errno : fd;
+}
+
+/* CONTROL logfile: the store's log lines go there too from now on */
+static int store_logfile(void *opaque, const char *file)
+{
+    struct daemon *dm = opaque;
+    int fd = open_append(file);
+
+    if (fd < 0) {
+        return fd;
+    }
+    if (dm->xs_log_fd >= 0) {
+        close(dm->xs_log_fd);
+    }
+    dm->xs_log_fd = fd;
+    return 0;
+}
+
+/* CONTROL memreport: to the file given, else to the log file */
+static int store_report(void *opaque, const char *file, const char *text)
+{
+    struct daemon *dm = opaque;
+    int fd, rc;
+
+    if (!file) {
+        return dm->xs_log_fd < 0 ? -EBADF
+                                 : write_all(dm->xs_log_fd, text, strlen(text));
+    }
+    fd = open_append(file);
+    if (fd < 0) {
+        return -EBADF; /* what 4.17 answers when fopen() fails */
+    }
+    rc = write_all(fd, text, strlen(text));
+    close(fd);
+    return rc;
 }
 
 /* The store is done with a connection (its domain was released). */
@@ -65,6 +136,8 @@ static const struct xs_store_ops store_ops = {
     .domain_exists = domain_exists,
     .log = store_log,
     .conn_closed = store_conn_closed,
+    .logfile = store_logfile,
+    .report = store_report,
 };
 
 int xsd_init(struct daemon *dm)
@@ -121,6 +194,10 @@ void xsd_fini(struct daemon *dm)
         }
         dm->xs = NULL;
         dm->xs_tool = NULL;
+    }
+    if (dm->xs_log_fd >= 0) {
+        close(dm->xs_log_fd);
+        dm->xs_log_fd = -1;
     }
 }
 

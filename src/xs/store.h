@@ -82,6 +82,14 @@ struct xs_store_ops {
      * later: never from inside this call.
      */
     void (*conn_closed)(void *opaque, struct xs_conn *c);
+    /* CONTROL "logfile <file>": log to file from now on; 0 or -errno */
+    int (*logfile)(void *opaque, const char *file);
+    /*
+     * CONTROL "memreport [<file>]": append text to file, or to the log file
+     * when file is NULL (-EBADF if there is none: the report is then the
+     * reply); 0 or -errno.
+     */
+    int (*report)(void *opaque, const char *file, const char *text);
 };
 
 /* One queued outgoing message: a reply or a WATCH_EVENT. */

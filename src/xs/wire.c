@@ -4,7 +4,8 @@
  * one reply out (with the request's type, req_id and tx_id, or XS_ERROR and
  * 4.17's error string), argument parsing with 4.17's rules for missing or
  * extra NULs, the privileged-only and transaction-less message types, and
- * CONTROL's help, check, log, print, quota and quota-soft commands.
+ * CONTROL's help, check, log, logfile, memreport, print, quota and
+ * quota-soft commands.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -759,8 +760,87 @@ static int ctl_quota_soft(struct req *r, char **vec, uint32_t num)
     return quota_cmd(r, vec, num, soft_quotas, true);
 }
 
+/* "logfile <file>": the embedder logs the store's lines to file */
+static int ctl_logfile(struct req *r, char **vec, uint32_t num)
+{
+    struct xs_store *s = r->c->s;
+    int rc;
+
+    if (num != 1) {
+        return -EINVAL;
+    }
+    rc = s->ops.logfile ? s->ops.logfile(s->opaque, vec[0]) : -ENOSYS;
+    return then_ack(r, rc);
+}
+
+/* one line per domain the store holds anything for */
+static char *memreport(struct xs_store *s)
+{
+    size_t nodes = s->db.n, conns = 0;
+    char *text;
+
+    for (struct xs_conn *c = s->conns; c; c = c->next) {
+        conns++;
+    }
+    text = xs_asprintf(s,
+                       "Xenstore memory report: %zu nodes, %zu connections, "
+                       "%zu allocations\n"
+                       "%6s %6s %7s %12s %11s %11s %8s\n",
+                       nodes, conns, s->nalloc, "domain", "nodes", "watches",
+                       "transactions", "connections", "outstanding", "memory");
+    for (size_t i = 0; i < s->ndoms; i++) {
+        const struct xs_dom *d = &s->doms[i];
+
+        if (d->generation == XS_NO_GENERATION && !d->nentry && !d->nwatch &&
+            !d->ntx && !d->nconn && !d->memory) {
+            continue; /* a domain gone with nothing left */
+        }
+        append(s, &text, "%6u %6d %7d %12u %11u %11u %8ld\n", d->domid,
+               d->nentry, d->nwatch, d->ntx, d->nconn, d->noutstanding,
+               d->memory);
+    }
+    return text;
+}
+
+/*
+ * "memreport [<file>]": as 4.17 appends its talloc report to the file or
+ * to the log file, we do the store's report per domain; with neither (4.17
+ * answers EBADF) the report is the reply, cut to what the wire takes.
+ */
+static int ctl_memreport(struct req *r, char **vec, uint32_t num)
+{
+    struct xs_store *s = r->c->s;
+    char *text;
+    int rc;
+
+    if (num > 1) {
+        return -EINVAL;
+    }
+    text = memreport(s);
+    if (!text) {
+        return -ENOMEM;
+    }
+    rc = s->ops.report ? s->ops.report(s->opaque, num ? vec[0] : NULL, text)
+                       : -EBADF;
+    if (rc == -EBADF && !num) {
+        if (strlen(text) >= XENSTORE_PAYLOAD_MAX) {
+            char *cut = text + XENSTORE_PAYLOAD_MAX - 32;
+
+            while (cut > text && cut[-1] != '\n') {
+                cut--;
+            }
+            strcpy(cut, "(more: memreport <file>)\n");
+        }
+        return reply_text(r, text);
+    }
+    xs_free(s, text);
+    return then_ack(r, rc);
+}
+
 static int ctl_help(struct req *r, char **vec, uint32_t num);
 
+/* 4.17's commands, in its order, as a daemon built without live update
+ * (NO_LIVE_UPDATE): "live-update" is an unknown command (EINVAL) */
 static const struct {
     const char *cmd;
     int (*fn)(struct req *r, char **vec, uint32_t num);
@@ -768,6 +848,8 @@ static const struct {
 } ctl_cmds[] = {
     {"check", ctl_check, ""},
     {"log", ctl_log, "on|off"},
+    {"logfile", ctl_logfile, "<file>"},
+    {"memreport", ctl_memreport, "[<file>]"},
     {"print", ctl_print, "<string>"},
     {"quota", ctl_quota, "[set <name> <val>|<domid>]"},
     {"quota-soft", ctl_quota_soft, "[set <name> <val>]"},

@@ -336,6 +336,33 @@ sys.stdin.read()
     check "its connections gone, the store holds nothing for them" \
         "$(quota_of $h transactions):$(quota_of $h outstanding)" 0:0
     pv destroy "$h"
+
+fi
+
+# --- CONTROL through xen-utils-4.17's xenstore-control (/usr/bin's is a
+# wrapper that wants a real Xen): 4.17's commands, as built without live
+# update
+XSCTL=/usr/lib/xen-4.17/bin/xenstore-control
+if [ -x "$XSCTL" ]; then
+    check "CONTROL help" "$("$XSCTL" help | cut -f1 | tr '\n' ' ')" \
+        "check log logfile memreport print quota quota-soft help  "
+    "$XSCTL" live-update -s >/dev/null 2>&1
+    check "live-update: not built in" $? 3
+    check "memreport with no log file: the reply" \
+        "$("$XSCTL" memreport | sed -n 1p | cut -d: -f1)" \
+        "Xenstore memory report"
+    "$XSCTL" logfile "$PROCVISOR_DIR/xs.log"
+    check "logfile" $? 0
+    "$XSCTL" memreport
+    check "memreport to the log file" \
+        "$(grep -c '^Xenstore memory report' "$PROCVISOR_DIR/xs.log")" 1
+    "$XSCTL" print "hello log"
+    check "the store's log lines go there" \
+        "$(grep -c '^hello log$' "$PROCVISOR_DIR/xs.log")" 1
+    "$XSCTL" memreport "$PROCVISOR_DIR/mem.txt"
+    check "memreport to a file" "$(grep -c '^ *0 ' "$PROCVISOR_DIR/mem.txt")" 1
+else
+    bad "xenstore-control is not installed (scripts/deps.sh installs xen-utils-4.17)"
 fi
 
 # --- hostile clients on the socket (python3 speaks the raw wire)

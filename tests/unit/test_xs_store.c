@@ -50,6 +50,8 @@ struct t {
     char log[256];
     struct xs_conn *closed[8]; /* what ops.conn_closed was told */
     unsigned int nclosed;
+    char logfile[64], report_file[64], report[4096];
+    int report_rc; /* what ops.report answers */
 };
 
 static struct t *T; /* the current test's fixture */
@@ -77,7 +79,26 @@ static void conn_closed_cb(void *opaque, struct xs_conn *c)
     t->closed[t->nclosed++] = c;
 }
 
-static const struct xs_store_ops ops = {dom_exists, log_cb, conn_closed_cb};
+static int logfile_cb(void *opaque, const char *file)
+{
+    struct t *t = opaque;
+
+    snprintf(t->logfile, sizeof(t->logfile), "%s", file);
+    return 0;
+}
+
+static int report_cb(void *opaque, const char *file, const char *text)
+{
+    struct t *t = opaque;
+
+    snprintf(t->report_file, sizeof(t->report_file), "%s",
+             file ? file : "(log)");
+    snprintf(t->report, sizeof(t->report), "%s", text);
+    return t->report_rc;
+}
+
+static const struct xs_store_ops ops = {dom_exists, log_cb, conn_closed_cb,
+                                        logfile_cb, report_cb};
 
 static int setup(void **state)
 {
@@ -1533,7 +1554,8 @@ static void test_control(void **state)
     (void)state;
     ERR(U5, XS_CONTROL, 0, "help\0", "EACCES");
     BODY(D0, XS_CONTROL, 0, "help\0",
-         "check\t\nlog\ton|off\nprint\t<string>\n"
+         "check\t\nlog\ton|off\nlogfile\t<file>\nmemreport\t[<file>]\n"
+         "print\t<string>\n"
          "quota\t[set <name> <val>|<domid>]\n"
          "quota-soft\t[set <name> <val>]\nhelp\t\n\0");
     ERR(D0, XS_CONTROL, 0, "help\0x\0", "EINVAL");
@@ -1580,6 +1602,36 @@ static void test_control_quota(void **state)
                                 "2097152 Total Xenstore memory per domain "
                                 "(warning level)\n");
     ERR(D0, XS_CONTROL, 0, "quota-soft\0005\0", "EINVAL");
+}
+
+static void test_control_logfile_memreport(void **state)
+{
+    (void)state;
+    ERR(D0, XS_CONTROL, 0, "logfile\0", "EINVAL");
+    OK(D0, XS_CONTROL, 0, "logfile\0/tmp/x.log\0");
+    assert_string_equal(T->logfile, "/tmp/x.log");
+    domain_home(5);
+    /* no log file: 4.17 answers EBADF, we answer with the report */
+    T->report_rc = -EBADF;
+    rq(D0, XS_CONTROL, 0, L("memreport\0"));
+    assert_int_equal(R.type, XS_CONTROL);
+    assert_non_null(strstr(R.body, "Xenstore memory report: "));
+    assert_non_null(strstr(R.body, "\n     5      1       0            0 "
+                                   "          1           0 "));
+    /* to the log file, or to a file */
+    T->report_rc = 0;
+    OK(D0, XS_CONTROL, 0, "memreport\0");
+    assert_string_equal(T->report_file, "(log)");
+    OK(D0, XS_CONTROL, 0, "memreport\0/tmp/r\0");
+    assert_string_equal(T->report_file, "/tmp/r");
+    assert_non_null(strstr(T->report, "domain  nodes watches transactions"));
+    /* EBADF, which the wire has no string for: EINVAL, as in 4.17 */
+    T->report_rc = -EBADF;
+    ERR(D0, XS_CONTROL, 0, "memreport\0/nope/r\0", "EINVAL");
+    ERR(D0, XS_CONTROL, 0, "memreport\0a\0b\0", "EINVAL");
+    /* a xenstored built without live update does not know it */
+    ERR(D0, XS_CONTROL, 0, "live-update\0-s\0", "EINVAL");
+    ERR(U5, XS_CONTROL, 0, "memreport\0", "EACCES");
 }
 
 /* ---- robustness ---- */
@@ -1689,6 +1741,7 @@ int main(void)
         T_(test_domid_reuse_committed),
         T_(test_control),
         T_(test_control_quota),
+        T_(test_control_logfile_memreport),
         T_(test_garbage_requests),
 #undef T_
     };
