@@ -156,6 +156,7 @@ int daemon_init(struct daemon *dm, const struct daemon_opts *o)
     dm->listen_fd = dm->timer_fd = dm->signal_fd = dm->log_fd = -1;
     dm->spare_fd = -1;
     dm->xs_listen_fd = -1;
+    dm->xs_log_fd = -1;
     /* as many descriptors as allowed; connection caps follow from it */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -353,6 +354,9 @@ int daemon_run(struct daemon *dm)
             }
         }
         conn_reap(dm);
+        /* output taken and connections gone may have freed the quotas of
+         * a domain whose store connections are not read */
+        xsd_resume(dm);
     }
     return 0;
 }

@@ -26,6 +26,14 @@
 /* Output a xenstore client may leave unread before it is dropped: a
  * reply is at most 4 KiB, so this is 128 full-size messages. */
 #define DAEMON_XS_OUT_MAX (512u * 1024u)
+/* Output moved from the store's queue (where it is charged to the
+ * domain's memory quota) to a client's buffer while the socket lags. */
+#define DAEMON_XS_OUT_CHUNK (64u * 1024u)
+/* Store connections (XS_ATTACH) per domain: 4.17 has one per domain (its
+ * ring); libxenstore opens one per xs_open(), so a few processes or
+ * threads of a domain with their own handles fit.  dom0 has no such cap
+ * (its socket clients have DAEMON_MAX_XS). */
+#define DAEMON_XS_DOMAIN_CONNS 16u
 
 enum conn_kind {
     CONN_CONTROL = 1, /* dom0's control socket: control ops and dom0 calls */
@@ -50,6 +58,7 @@ struct xs_link {
     uint8_t *out; /* replies and events not yet written */
     size_t out_len, out_off, out_cap;
     bool pollout; /* EPOLLOUT is armed */
+    bool stalled; /* not read: its domain is over a quota (EPOLLIN off) */
 };
 
 /* A reply that waits for a blocked vCPU. */
@@ -122,6 +131,9 @@ struct daemon {
     struct pending_unmap *pending; /* mappings the model dropped */
     uint32_t nr_pending;
     bool pending_overflow;
+
+    int xs_log_fd;              /* CONTROL logfile, -1 when none */
+    unsigned int nr_xs_stalled; /* store connections not read for quota */
 };
 
 struct daemon_opts {
@@ -206,6 +218,10 @@ void xsd_conn_free(struct daemon *dm, struct conn *c);
 /* A domain's nodes, as the toolstack writes and removes them. */
 void xsd_domain_created(struct daemon *dm, struct hv_domain *d);
 void xsd_domain_dead(struct daemon *dm, struct hv_domain *d);
+/* A domain shut down: @releaseDomain, as 4.17's check_domains(). */
+void xsd_domain_shutdown(struct daemon *dm, struct hv_domain *d);
+/* Read again from connections whose domain is back under its quotas. */
+void xsd_resume(struct daemon *dm);
 void m_xs_attach(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
                  uint8_t *p, int *fds, int nfds);
 

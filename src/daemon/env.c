@@ -174,6 +174,11 @@ static void env_domain_dead(void *ctx, struct hv_domain *d)
     vfiod_domain_dead(ctx, d->id);
 }
 
+static void env_domain_shutdown(void *ctx, struct hv_domain *d)
+{
+    xsd_domain_shutdown(ctx, d);
+}
+
 struct signal *signal_new(bool nonblock)
 {
     struct signal *s = malloc(sizeof(*s));
@@ -248,6 +253,7 @@ const struct hv_env daemon_env_template = {
     .timers_changed = env_timers_changed,
     .domain_kill = env_domain_kill,
     .domain_dead = env_domain_dead,
+    .domain_shutdown = env_domain_shutdown,
     .kick = env_kick,
     .port_notify = env_port_notify,
     .port_release = env_close_handle,

@@ -7,14 +7,17 @@
  *
  * The xenstore wire is a byte stream: each client has an input buffer that
  * holds at most one message (header + XENSTORE_PAYLOAD_MAX), cut by the
- * header's len, and an output buffer the store's queue drains into.  The
- * daemon never blocks on a client: output that does not go is kept with
- * EPOLLOUT armed, and a client leaving more than DAEMON_XS_OUT_MAX unread
- * is dropped.
+ * header's len, and an output buffer the store's queue drains into while
+ * it holds less than DAEMON_XS_OUT_CHUNK unsent (the rest stays queued in
+ * the store, charged to the domain).  The daemon never blocks on a client:
+ * output that does not go is kept with EPOLLOUT armed, and a client leaving
+ * more than DAEMON_XS_OUT_MAX unread is dropped.  A domain over its store
+ * quotas is not read (EPOLLIN off) until it is back under.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,14 +43,101 @@ static bool domain_exists(void *opaque, unsigned int domid)
            hv_domain_find(&dm->hv, (domid_t)domid) != NULL;
 }
 
+/* appends text to fd with O_APPEND semantics, whatever it takes */
+static int write_all(int fd, const char *text, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, text, len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return n < 0 ? -errno : -EIO;
+        }
+        text += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 static void store_log(void *opaque, const char *msg)
 {
-    daemon_log(opaque, "xenstore: %s", msg);
+    struct daemon *dm = opaque;
+
+    daemon_log(dm, "xenstore: %s", msg);
+    if (dm->xs_log_fd >= 0) {
+        char line[320];
+        int n = snprintf(line, sizeof(line), "%s\n", msg);
+
+        (void)write_all(dm->xs_log_fd, line,
+                        n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
+    }
+}
+
+/* files CONTROL names are opened as the daemon's user, for dom0 only */
+static int open_append(const char *file)
+{
+    int fd =
+        open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+
+    return fd < 0 ? -errno : fd;
+}
+
+/* CONTROL logfile: the store's log lines go there too from now on */
+static int store_logfile(void *opaque, const char *file)
+{
+    struct daemon *dm = opaque;
+    int fd = open_append(file);
+
+    if (fd < 0) {
+        return fd;
+    }
+    if (dm->xs_log_fd >= 0) {
+        close(dm->xs_log_fd);
+    }
+    dm->xs_log_fd = fd;
+    return 0;
+}
+
+/* CONTROL memreport: to the file given, else to the log file */
+static int store_report(void *opaque, const char *file, const char *text)
+{
+    struct daemon *dm = opaque;
+    int fd, rc;
+
+    if (!file) {
+        return dm->xs_log_fd < 0 ? -EBADF
+                                 : write_all(dm->xs_log_fd, text, strlen(text));
+    }
+    fd = open_append(file);
+    if (fd < 0) {
+        return -EBADF; /* what 4.17 answers when fopen() fails */
+    }
+    rc = write_all(fd, text, strlen(text));
+    close(fd);
+    return rc;
+}
+
+/* The store is done with a connection (its domain was released). */
+static void store_conn_closed(void *opaque, struct xs_conn *x)
+{
+    struct daemon *dm = opaque;
+
+    for (struct conn *c = dm->conns; c; c = c->next) {
+        if (c->kind == CONN_XS && c->xl && c->xl->xs == x) {
+            conn_close(dm, c); /* the reap frees x */
+            return;
+        }
+    }
 }
 
 static const struct xs_store_ops store_ops = {
     .domain_exists = domain_exists,
     .log = store_log,
+    .conn_closed = store_conn_closed,
+    .logfile = store_logfile,
+    .report = store_report,
 };
 
 int xsd_init(struct daemon *dm)
@@ -105,6 +195,10 @@ void xsd_fini(struct daemon *dm)
         dm->xs = NULL;
         dm->xs_tool = NULL;
     }
+    if (dm->xs_log_fd >= 0) {
+        close(dm->xs_log_fd);
+        dm->xs_log_fd = -1;
+    }
 }
 
 /* Make c (a new CONN_XS) a store connection of domid. */
@@ -136,9 +230,11 @@ void xsd_conn_free(struct daemon *dm, struct conn *c)
 {
     struct xs_link *l = c->xl;
 
-    (void)dm;
     if (!l) {
         return;
+    }
+    if (l->stalled) {
+        dm->nr_xs_stalled--;
     }
     xs_conn_free(l->xs);
     free(l->in);
@@ -161,26 +257,48 @@ void xsd_accept(struct daemon *dm)
     }
 }
 
-static void set_pollout(struct daemon *dm, struct conn *c, bool on)
+/* EPOLLIN unless stalled, EPOLLOUT while output waits */
+static void set_events(struct daemon *dm, struct conn *c, bool pollout,
+                       bool stalled)
 {
-    struct epoll_event ev = {.events = EPOLLIN | (on ? EPOLLOUT : 0),
+    struct xs_link *l = c->xl;
+    struct epoll_event ev = {.events = (stalled ? 0 : EPOLLIN) |
+                                       (pollout ? EPOLLOUT : 0),
                              .data.ptr = c};
 
-    if (c->xl->pollout != on &&
+    if ((l->pollout != pollout || l->stalled != stalled) &&
         epoll_ctl(dm->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0) {
-        c->xl->pollout = on;
+        l->pollout = pollout;
+        if (l->stalled != stalled) {
+            l->stalled = stalled;
+            if (stalled) {
+                dm->nr_xs_stalled++;
+            } else {
+                dm->nr_xs_stalled--;
+            }
+        }
     }
 }
 
-/* Move what the store queued for c into its output buffer and write what
- * the socket takes now. */
-static void flush_one(struct daemon *dm, struct conn *c)
+/*
+ * Move what the store queued for c into its output buffer, up to
+ * DAEMON_XS_OUT_CHUNK unsent: the rest stays in the store's queue, charged
+ * to the domain (and its replies outstanding) until the socket takes more.
+ */
+static void take(struct daemon *dm, struct conn *c)
 {
     struct xs_link *l = c->xl;
     struct xs_msg *m;
 
-    while ((m = xs_conn_pop(l->xs))) {
+    while (l->out_len - l->out_off < DAEMON_XS_OUT_CHUNK &&
+           (m = xs_conn_pop(l->xs))) {
         size_t n = XS_HDR + m->hdr.len;
+        if (l->out_off && l->out_len + n > l->out_cap) {
+            /* what was sent makes room first */
+            memmove(l->out, l->out + l->out_off, l->out_len - l->out_off);
+            l->out_len -= l->out_off;
+            l->out_off = 0;
+        }
         if (l->out_len + n > l->out_cap) {
             size_t cap = l->out_cap ? l->out_cap : 8192;
             while (cap < l->out_len + n) {
@@ -200,36 +318,54 @@ static void flush_one(struct daemon *dm, struct conn *c)
         l->out_len += n;
         xs_msg_free(dm->xs, m);
     }
-    if (l->out_len - l->out_off > DAEMON_XS_OUT_MAX) {
-        daemon_log(dm, "closing xenstore connection of d%u: not reading",
-                   c->domid);
-        conn_close(dm, c);
-        return;
-    }
-    while (l->out_off < l->out_len) {
-        ssize_t n = send(c->fd, l->out + l->out_off, l->out_len - l->out_off,
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && errno == EAGAIN) {
-            set_pollout(dm, c, true);
+}
+
+/* Take what the store queued for c and write what the socket takes now. */
+static void flush_one(struct daemon *dm, struct conn *c)
+{
+    struct xs_link *l = c->xl;
+
+    for (;;) {
+        take(dm, c);
+        if (c->dead) {
             return;
         }
-        if (n <= 0) {
+        if (l->out_len - l->out_off + xs_conn_queued_bytes(l->xs) >
+            DAEMON_XS_OUT_MAX) {
+            daemon_log(dm, "closing xenstore connection of d%u: not reading",
+                       c->domid);
             conn_close(dm, c);
             return;
         }
-        l->out_off += (size_t)n;
+        if (l->out_off == l->out_len) {
+            break;
+        }
+        while (l->out_off < l->out_len) {
+            ssize_t n =
+                send(c->fd, l->out + l->out_off, l->out_len - l->out_off,
+                     MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0 && errno == EAGAIN) {
+                set_events(dm, c, true, l->stalled);
+                return;
+            }
+            if (n <= 0) {
+                conn_close(dm, c);
+                return;
+            }
+            l->out_off += (size_t)n;
+        }
+        l->out_off = l->out_len = 0;
     }
-    l->out_off = l->out_len = 0;
     if (l->out_cap > 65536) {
         /* a burst is over: give the memory back */
         free(l->out);
         l->out = NULL;
         l->out_cap = 0;
     }
-    set_pollout(dm, c, false);
+    set_events(dm, c, false, l->stalled);
 }
 
 void xsd_flush(struct daemon *dm)
@@ -248,22 +384,18 @@ void conn_output(struct daemon *dm, struct conn *c)
     }
 }
 
-void xsd_input(struct daemon *dm, struct conn *c)
+/*
+ * Handle the complete requests in c's input buffer while its domain may be
+ * read (4.17's domain_can_read()); past a quota the rest waits, and the
+ * connection is not read (EPOLLIN off) until xsd_resume() finds the
+ * domain back under its quotas.
+ */
+static void process(struct daemon *dm, struct conn *c)
 {
     struct xs_link *l = c->xl;
     struct xsd_sockmsg h;
     size_t off = 0;
-    ssize_t n;
 
-    n = recv(c->fd, l->in + l->in_len, XS_IN_CAP - l->in_len, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-        return;
-    }
-    if (n <= 0) {
-        conn_close(dm, c);
-        return;
-    }
-    l->in_len += (size_t)n;
     while (l->in_len - off >= XS_HDR) {
         memcpy(&h, l->in + off, XS_HDR);
         if (h.len > XENSTORE_PAYLOAD_MAX) {
@@ -276,16 +408,72 @@ void xsd_input(struct daemon *dm, struct conn *c)
         if (l->in_len - off < XS_HDR + h.len) {
             break;
         }
+        if (!xs_conn_can_read(l->xs)) {
+            set_events(dm, c, l->pollout, true);
+            break;
+        }
         if (xs_handle(l->xs, &h, l->in + off + XS_HDR) < 0) {
             conn_close(dm, c);
             return;
         }
         off += XS_HDR + h.len;
+        /* the reply leaves the store's queue (and the outstanding count)
+         * unless the client lags behind */
+        take(dm, c);
+        if (c->dead) {
+            return;
+        }
     }
     memmove(l->in, l->in + off, l->in_len - off);
     l->in_len -= off;
+}
+
+void xsd_input(struct daemon *dm, struct conn *c)
+{
+    struct xs_link *l = c->xl;
+    ssize_t n;
+
+    if (l->stalled) {
+        /* EPOLLIN is off: a hang-up, or an event from before the stall */
+        struct pollfd p = {.fd = c->fd, .events = POLLRDHUP};
+        if (poll(&p, 1, 0) > 0 &&
+            (p.revents & (POLLHUP | POLLERR | POLLRDHUP | POLLNVAL))) {
+            conn_close(dm, c);
+        }
+        return;
+    }
+    n = recv(c->fd, l->in + l->in_len, XS_IN_CAP - l->in_len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        return;
+    }
+    if (n <= 0) {
+        conn_close(dm, c);
+        return;
+    }
+    l->in_len += (size_t)n;
+    process(dm, c);
     /* the reply, and any watch events on any connection */
     xsd_flush(dm);
+}
+
+void xsd_resume(struct daemon *dm)
+{
+    bool any = false;
+
+    if (dm->nr_xs_stalled == 0 || !dm->xs) {
+        return;
+    }
+    for (struct conn *c = dm->conns; c; c = c->next) {
+        if (c->kind == CONN_XS && !c->dead && c->xl && c->xl->stalled &&
+            xs_conn_can_read(c->xl->xs)) {
+            set_events(dm, c, c->xl->pollout, false);
+            process(dm, c);
+            any = true;
+        }
+    }
+    if (any) {
+        xsd_flush(dm);
+    }
 }
 
 /*
@@ -321,9 +509,17 @@ void m_xs_attach(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
         conn_reply_ret(dm, c, h, -EINVAL);
         return;
     }
-    if (!c->d || c->d->state == PV_DOM_DYING || c->d->state == PV_DOM_DEAD) {
+    /* a released domain has no store connection until introduced again */
+    if (!c->d || c->d->state == PV_DOM_DYING || c->d->state == PV_DOM_DEAD ||
+        (c->d->id != 0 && !xs_domain_introduced(dm->xs, c->d->id))) {
         close(fds[0]);
         conn_reply_ret(dm, c, h, -ESRCH);
+        return;
+    }
+    if (c->d->id != 0 &&
+        xs_domain_conns(dm->xs, c->d->id) >= DAEMON_XS_DOMAIN_CONNS) {
+        close(fds[0]);
+        conn_reply_ret(dm, c, h, -EMFILE);
         return;
     }
     nc = conn_new(dm, fds[0], CONN_XS, c->d); /* closes it on failure */
@@ -415,10 +611,12 @@ static void make_uuid(char *out, size_t n)
 /*
  * What libxl__domain_make and libxl__build_post write, in one transaction:
  * /local/domain/<id> readable by the domain (n0 r<id>), its /vm/<uuid>,
- * /libxl/<id> (dom0 only), name, domid, vm, cpu, memory, and the nodes
- * the domain itself writes, owned by it (n<id>): device/suspend/
- * event-channel, control/{shutdown,feature-*,sysrq}, data, drivers,
- * feature, attr, error.  dom0 gets what xen-init-dom0 writes.
+ * /libxl/<id> and /libxl/<id>/device (dom0 only), name, domid, vm, cpu,
+ * memory (static-max, target, videoram), and the nodes the domain itself
+ * writes, owned by it (n<id>): device/suspend/event-channel,
+ * control/{shutdown,feature-*,sysrq}, data, drivers, feature, attr, error.
+ * What is left out (store ring, console) is in docs/protocol.md.  dom0
+ * gets what xen-init-dom0 writes.
  */
 void xsd_domain_created(struct daemon *dm, struct hv_domain *d)
 {
@@ -467,6 +665,8 @@ void xsd_domain_created(struct daemon *dm, struct hv_domain *d)
     rc = tool_mknod(dm, tx, dom, ro, rol);
     rc = rc ? rc : tool_mknod(dm, tx, vm, ro, rol);
     rc = rc ? rc : tool_mknod(dm, tx, lx, "n0", 3);
+    snprintf(path, sizeof(path), "%s/device", lx);
+    rc = rc ? rc : tool_mknod(dm, tx, path, "n0", 3);
     snprintf(path, sizeof(path), "%s/vm", dom);
     rc = rc ? rc : tool_write(dm, tx, path, vm);
     snprintf(path, sizeof(path), "%s/name", dom);
@@ -498,6 +698,9 @@ void xsd_domain_created(struct daemon *dm, struct hv_domain *d)
     rc = rc ? rc : tool_write(dm, tx, path, val);
     snprintf(path, sizeof(path), "%s/memory/target", dom);
     rc = rc ? rc : tool_write(dm, tx, path, val);
+    /* a PV or PVH guest has no emulated video memory: libxl writes 0 */
+    snprintf(path, sizeof(path), "%s/memory/videoram", dom);
+    rc = rc ? rc : tool_write(dm, tx, path, "0");
     for (unsigned int i = 0; i < d->max_vcpus; i++) {
         snprintf(path, sizeof(path), "%s/cpu/%u/availability", dom, i);
         rc = rc ? rc : tool_write(dm, tx, path, "online");
@@ -518,8 +721,10 @@ out:
 }
 
 /*
- * A dead domain: the store forgets it (its own nodes go, @releaseDomain
- * fires), then the toolstack removes what it wrote, as libxl's destroy.
+ * A dead domain: the toolstack removes what it wrote, as libxl's destroy
+ * does before the domain goes; then the store forgets the domain (nodes it
+ * still owns go, it is released if it was not, @releaseDomain fires), as
+ * xenstored does once the hypervisor destroyed it.
  */
 void xsd_domain_dead(struct daemon *dm, struct hv_domain *d)
 {
@@ -533,12 +738,42 @@ void xsd_domain_dead(struct daemon *dm, struct hv_domain *d)
     if (tool_req(dm, XS_READ, 0, path, strlen(path) + 1, vm, sizeof(vm))) {
         vm[0] = '\0';
     }
-    xs_domain_release(dm->xs, d->id);
     tool_rm(dm, dom);
     if (strncmp(vm, "/vm/", 4) == 0) {
         tool_rm(dm, vm);
     }
     snprintf(path, sizeof(path), "/libxl/%u", d->id);
     tool_rm(dm, path);
+    xs_domain_dead(dm->xs, d->id);
+    xsd_flush(dm);
+}
+
+/*
+ * A domain shut down: as 4.17's check_domains() on VIRQ_DOM_EXC, every
+ * domain found shut down that the store has not seen so since it was
+ * introduced or resumed makes @releaseDomain fire, once.
+ */
+void xsd_domain_shutdown(struct daemon *dm, struct hv_domain *d)
+{
+    unsigned int ids[64];
+    size_t n = 0;
+
+    (void)d;
+    if (!dm->xs) {
+        return;
+    }
+    for (struct hv_domain *i = dm->hv.domains; i; i = i->next) {
+        if (i->state != PV_DOM_SHUTDOWN) {
+            continue;
+        }
+        ids[n++] = i->id;
+        if (n == sizeof(ids) / sizeof(ids[0])) {
+            xs_domains_shutdown(dm->xs, ids, n);
+            n = 0;
+        }
+    }
+    if (n) {
+        xs_domains_shutdown(dm->xs, ids, n);
+    }
     xsd_flush(dm);
 }

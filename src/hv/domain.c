@@ -451,5 +451,8 @@ void hv_domain_shutdown(struct hv *hv, struct hv_domain *d, uint8_t reason)
     hv_logf(hv, "d%u (%s) shut down: %s", d->id, d->name,
             hv_reason_name(reason));
     hv_send_global_virq(hv, VIRQ_DOM_EXC);
+    if (hv->env.domain_shutdown) {
+        hv->env.domain_shutdown(hv->env.ctx, d);
+    }
     hv->env.timers_changed(hv->env.ctx);
 }

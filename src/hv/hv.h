@@ -126,6 +126,9 @@ struct hv_env {
     void (*domain_kill)(void *ctx, struct hv_domain *d);
     /* A domain is dead (its record is on the dead list); may be NULL. */
     void (*domain_dead)(void *ctx, struct hv_domain *d);
+    /* A domain shut down (or crashed): its state is PV_DOM_SHUTDOWN and
+     * VIRQ_DOM_EXC was sent; may be NULL. */
+    void (*domain_shutdown)(void *ctx, struct hv_domain *d);
     /* An upcall for v: its upcall_pending went 0 -> 1 (the vCPU's
      * pipe, in the daemon). */
     void (*kick)(void *ctx, struct hv_domain *d, struct hv_vcpu *v);

@@ -12,6 +12,7 @@
  * client observes.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,10 +147,128 @@ struct xs_dom *xs_dom_get(struct xs_store *s, unsigned int domid)
     d = &s->doms[s->ndoms++];
     memset(d, 0, sizeof(*d));
     d->domid = domid;
+    /* domain 0 is older than everything; others are not known alive yet */
+    d->generation = domid == 0 ? 0 : XS_NO_GENERATION;
     return d;
 }
 
-/* adds delta to the node count of a node's owner */
+int xs_dom_alive(struct xs_store *s, unsigned int domid)
+{
+    struct xs_dom *d = xs_dom_get(s, domid);
+
+    if (!d) {
+        return -ENOMEM;
+    }
+    /* as 4.17's alloc_domain(): the generation when first learnt of,
+     * a new one: younger than every node written so far */
+    if (d->generation == XS_NO_GENERATION) {
+        d->generation = ++s->generation;
+    }
+    return 0;
+}
+
+/*
+ * 4.17's chk_domain_generation(): does domid's live incarnation date from
+ * gen or before?  A released or dead domain has none.
+ */
+static bool dom_older(const struct xs_store *s, unsigned int domid,
+                      uint64_t gen)
+{
+    const struct xs_dom *d;
+
+    if (domid == 0) {
+        return true;
+    }
+    d = xs_dom_find(s, domid);
+    return d && d->generation != XS_NO_GENERATION && d->generation <= gen;
+}
+
+/*
+ * 4.17's domain_adjust_node_perms(), on a node's copy: entries naming a
+ * domain younger than the node are ignored from now on (a write keeps it).
+ */
+static void adjust_perms(const struct xs_store *s, struct xs_node *n)
+{
+    for (uint32_t i = 1; i < n->nperms; i++) {
+        if (!(n->perms[i].perms & XS_PERM_IGNORE) &&
+            !dom_older(s, n->perms[i].id, n->generation)) {
+            n->perms[i].perms |= XS_PERM_IGNORE;
+        }
+    }
+}
+
+void xs_log(struct xs_store *s, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    if (!s->ops.log) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    s->ops.log(s->opaque, msg);
+}
+
+/*
+ * 4.17's domain_chk_quota() log lines: a domain passing its soft or hard
+ * quota is logged once; again only after it went below half the soft
+ * quota (4.17 waits 10 s; this keeps a domain near a quota, whose every
+ * reply crosses it, from filling the log).
+ */
+static void memory_report(struct xs_store *s, struct xs_dom *d)
+{
+    if (d->domid == 0) {
+        return;
+    }
+    if (d->memory >= s->q.memory && !d->hard_reported) {
+        d->hard_reported = d->soft_reported = true;
+        xs_log(s,
+               "domain %u exceeds hard memory quota, xenstore interface to "
+               "domain stalled",
+               d->domid);
+    } else if (d->memory >= s->q.memory_soft && !d->soft_reported) {
+        d->soft_reported = true;
+        xs_log(s, "domain %u exceeds soft memory quota", d->domid);
+    } else if (d->memory < s->q.memory_soft / 2 &&
+               (d->soft_reported || d->hard_reported)) {
+        d->soft_reported = d->hard_reported = false;
+        xs_log(s, "domain %u below its memory quotas again", d->domid);
+    }
+}
+
+/* adds delta bytes to domid's memory, without a quota check */
+static void charge(struct xs_store *s, unsigned int domid, long delta)
+{
+    struct xs_dom *d = xs_dom_find(s, domid);
+
+    /* every charged domain has a record: its connection or node made it */
+    if (d && delta) {
+        d->memory += delta;
+        memory_report(s, d);
+    }
+}
+
+/* would add more bytes take unprivileged domid to its hard quota? */
+static bool over_quota(const struct xs_store *s, unsigned int domid, long add)
+{
+    const struct xs_dom *d;
+
+    if (domid == 0 || add <= 0) {
+        return false;
+    }
+    d = xs_dom_find(s, domid);
+    return d && d->memory + add >= s->q.memory;
+}
+
+/* what a committed node costs its owner: record and key, as in 4.17 */
+static long node_mem(const struct xs_node *n)
+{
+    return (long)(node_size(n) + strlen(n->name));
+}
+
+/* adds delta to the node count (and memory) of a node's owner */
 static void count_owner(struct xs_store *s, const struct xs_node *n, int delta)
 {
     struct xs_dom *d = xs_dom_get(s, n->perms[0].id);
@@ -157,6 +276,8 @@ static void count_owner(struct xs_store *s, const struct xs_node *n, int delta)
     /* on ENOMEM the count drifts; xs_store_check() reports it */
     if (d) {
         d->nentry += delta;
+        d->memory += delta * node_mem(n);
+        memory_report(s, d);
     }
 }
 
@@ -166,20 +287,30 @@ static bool unpriv(const struct xs_conn *c)
 }
 
 /* 4.17's perm_for_conn(): the owner, its target's controller and the
- * privileged get everything; others the first matching entry, or entry 0 */
+ * privileged get everything; others the first matching entry, or entry 0.
+ * Entries (and an owner) naming a domain younger than the node do not
+ * count: such an owner is domain 0. */
 unsigned int xs_perm_for_conn(struct xs_conn *c, const struct xs_perm *p,
-                              uint32_t n)
+                              uint32_t n, uint64_t gen)
 {
     const unsigned int all = XS_PERM_READ | XS_PERM_WRITE | XS_PERM_OWNER;
-    struct xs_dom *d = xs_dom_find(c->s, c->domid);
-    bool tgt = d && d->has_target;
+    struct xs_dom *d;
+    unsigned int owner;
+    bool tgt;
 
-    if (c->priv || p[0].id == c->domid || (tgt && p[0].id == d->target)) {
+    if (c->priv) {
+        return all;
+    }
+    d = xs_dom_find(c->s, c->domid);
+    tgt = d && d->has_target;
+    owner = dom_older(c->s, p[0].id, gen) ? p[0].id : 0;
+    if (owner == c->domid || (tgt && owner == d->target)) {
         return all;
     }
     for (uint32_t i = 1; i < n; i++) {
         if (!(p[i].perms & XS_PERM_IGNORE) &&
-            (p[i].id == c->domid || (tgt && p[i].id == d->target))) {
+            (p[i].id == c->domid || (tgt && p[i].id == d->target)) &&
+            dom_older(c->s, p[i].id, gen)) {
             return p[i].perms & all;
         }
     }
@@ -231,16 +362,60 @@ static void acc_free(struct xs_store *s, void *v)
     xs_free(s, a);
 }
 
-/* A new accessed-node entry, within the transaction-nodes quota. */
+/* what an accessed node costs: entry, its path twice (entry and map
+ * key), the permissions kept for events, and the node's copy */
+static long acc_mem(const char *path, const struct xs_node *n, uint32_t nold)
+{
+    long m = (long)(sizeof(struct xs_acc) + sizeof(struct xs_map_ent) +
+                    2 * (strlen(path) + 1) + nold * sizeof(struct xs_perm));
+
+    if (n) {
+        m += (long)sizeof(*n) + node_mem(n);
+    }
+    return m;
+}
+
+/* charges a's current size to the transaction's domain */
+static void acc_recharge(struct xs_store *s, struct xs_tx *t, struct xs_acc *a)
+{
+    long now = acc_mem(a->path, a->node, a->nold);
+
+    charge(s, t->domid, now - (long)a->charged);
+    t->mem = (size_t)((long)t->mem + now - (long)a->charged);
+    a->charged = (size_t)now;
+}
+
+/*
+ * May c's transaction t grow by add bytes?  Not past its domain's hard
+ * memory quota: that fails the transaction with ENOMEM.
+ */
+static int tx_room(struct xs_conn *c, struct xs_tx *t, long add)
+{
+    if (unpriv(c) && over_quota(c->s, t->domid, add)) {
+        t->fail = true;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/*
+ * A new accessed-node entry, within the transaction-nodes quota and the
+ * domain's memory (node: the copy it will get, if any).
+ */
 static int acc_new(struct xs_conn *c, struct xs_tx *t, const char *path,
-                   struct xs_acc **out)
+                   const struct xs_node *node, struct xs_acc **out)
 {
     struct xs_store *s = c->s;
     struct xs_acc *a;
+    int rc;
 
     if (unpriv(c) && t->nodes >= (unsigned int)s->q.trans_nodes) {
         t->fail = true;
         return -ENOSPC;
+    }
+    rc = tx_room(c, t, acc_mem(path, node, node ? node->nperms : 0));
+    if (rc) {
+        return rc;
     }
     a = xs_zalloc(s, sizeof(*a));
     if (!a || !(a->path = xs_strdup(s, path)) ||
@@ -259,14 +434,16 @@ static int acc_new(struct xs_conn *c, struct xs_tx *t, const char *path,
     }
     t->atail = a;
     t->nodes++;
+    acc_recharge(s, t, a);
     *out = a;
     return 0;
 }
 
 /*
  * read_node(): a copy of the node as c sees it (its transaction's view, or
- * the committed tree).  Inside a transaction the first access records the
- * node's generation (or its absence) for the commit-time check.
+ * the committed tree), its permissions adjusted to the domains alive.
+ * Inside a transaction the first access records the node's generation (or
+ * its absence) for the commit-time check.
  */
 static int read_node(struct xs_store *s, struct xs_conn *c, const char *name,
                      struct xs_node **out)
@@ -282,7 +459,7 @@ static int read_node(struct xs_store *s, struct xs_conn *c, const char *name,
         if (a) {
             g = a->node;
         } else {
-            rc = acc_new(c, t, name, &a);
+            rc = acc_new(c, t, name, g, &a);
             if (rc) {
                 return rc;
             }
@@ -295,16 +472,24 @@ static int read_node(struct xs_store *s, struct xs_conn *c, const char *name,
                 a->node = node_dup(s, g);
                 if (!a->old_perms || !a->node) {
                     t->fail = true;
+                    acc_recharge(s, t, a);
                     return -ENOMEM;
                 }
+                adjust_perms(s, a->node);
+                acc_recharge(s, t, a);
             }
+            g = a->node;
         }
     }
     if (!g) {
         return -ENOENT;
     }
     *out = node_dup(s, g);
-    return *out ? 0 : -ENOMEM;
+    if (!*out) {
+        return -ENOMEM;
+    }
+    adjust_perms(s, *out);
+    return 0;
 }
 
 /*
@@ -323,7 +508,7 @@ static int write_node(struct xs_store *s, struct xs_conn *c, struct xs_node *n,
     n->generation = ++s->generation;
     if (t) {
         a = xs_map_get(&t->acc, n->name);
-        if (!a && (rc = acc_new(c, t, n->name, &a))) {
+        if (!a && (rc = acc_new(c, t, n->name, n, &a))) {
             return rc;
         }
         a->modified = true;
@@ -335,7 +520,23 @@ static int write_node(struct xs_store *s, struct xs_conn *c, struct xs_node *n,
         return -ENOSPC;
     }
     if (!t) {
+        /* the owner's memory, checked when the unprivileged write */
+        const struct xs_node *g = xs_map_get(&s->db, n->name);
+        long add = node_mem(n);
+
+        if (g && g->perms[0].id == n->perms[0].id) {
+            add -= node_mem(g);
+        }
+        if (unpriv(c) && over_quota(s, n->perms[0].id, add)) {
+            return -ENOMEM;
+        }
         return db_set(s, n);
+    }
+    rc = tx_room(c, t,
+                 acc_mem(a->path, n, a->nold) -
+                     acc_mem(a->path, a->node, a->nold));
+    if (rc) {
+        return rc;
     }
     copy = node_dup(s, n);
     if (!copy) {
@@ -344,6 +545,7 @@ static int write_node(struct xs_store *s, struct xs_conn *c, struct xs_node *n,
     }
     xs_node_free(s, a->node);
     a->node = copy;
+    acc_recharge(s, t, a);
     return 0;
 }
 
@@ -359,12 +561,13 @@ static int delete_node(struct xs_store *s, struct xs_conn *c, const char *name)
         return 0;
     }
     a = xs_map_get(&t->acc, name);
-    if (!a && (rc = acc_new(c, t, name, &a))) {
+    if (!a && (rc = acc_new(c, t, name, NULL, &a))) {
         return rc;
     }
     a->modified = true;
     xs_node_free(s, a->node);
     a->node = NULL;
+    acc_recharge(s, t, a);
     return 0;
 }
 
@@ -392,7 +595,36 @@ int xs_queue(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
     }
     c->qtail = m;
     c->qlen++;
+    /* charged to the domain until the transport takes it (4.17: until it
+     * is written), and a reply is outstanding until then */
+    c->qbytes += sizeof(m->hdr) + len;
+    charge(c->s, c->domid, (long)(sizeof(m->hdr) + len));
+    if (type != XS_WATCH_EVENT) {
+        struct xs_dom *d = xs_dom_find(c->s, c->domid);
+
+        if (d) {
+            d->noutstanding++;
+        }
+    }
     return 0;
+}
+
+/* takes m (c's first message) off c's queue and c's domain's counts */
+static void unqueue(struct xs_conn *c, struct xs_msg *m)
+{
+    struct xs_dom *d = xs_dom_find(c->s, c->domid);
+
+    c->qhead = m->next;
+    if (!c->qhead) {
+        c->qtail = NULL;
+    }
+    c->qlen--;
+    c->qbytes -= sizeof(m->hdr) + m->hdr.len;
+    charge(c->s, c->domid, -(long)(sizeof(m->hdr) + m->hdr.len));
+    if (d && m->hdr.type != XS_WATCH_EVENT && d->noutstanding) {
+        d->noutstanding--;
+    }
+    m->next = NULL;
 }
 
 /*
@@ -404,7 +636,10 @@ void xs_send_event(struct xs_conn *c, const char *path, const char *token)
     size_t pl = strlen(path) + 1, len = pl + strlen(token) + 1;
     char *body;
 
-    if (len > XENSTORE_PAYLOAD_MAX || c->qlen >= XS_QUEUE_MAX) {
+    /* nor one the domain's memory cannot take (4.17's send_event) */
+    if (len > XENSTORE_PAYLOAD_MAX || c->qlen >= XS_QUEUE_MAX || c->closed ||
+        (unpriv(c) && over_quota(c->s, c->domid,
+                                 (long)(sizeof(struct xsd_sockmsg) + len)))) {
         return;
     }
     body = xs_zalloc(c->s, len);
@@ -463,13 +698,14 @@ static const char *watch_path(const struct xs_conn *c, const struct xs_watch *w,
  */
 static bool watch_permitted(struct xs_conn *i, const char *name,
                             const struct xs_node *node,
-                            const struct xs_perm *old, uint32_t nold)
+                            const struct xs_perm *old, uint32_t nold,
+                            uint64_t oldgen)
 {
     struct xs_store *s = i->s;
     const struct xs_node *parent;
     char *pname;
 
-    if (old && (xs_perm_for_conn(i, old, nold) & XS_PERM_READ)) {
+    if (old && (xs_perm_for_conn(i, old, nold, oldgen) & XS_PERM_READ)) {
         return true;
     }
     if (!node) {
@@ -478,7 +714,8 @@ static bool watch_permitted(struct xs_conn *i, const char *name,
             return false;
         }
     }
-    if (xs_perm_for_conn(i, node->perms, node->nperms) & XS_PERM_READ) {
+    if (xs_perm_for_conn(i, node->perms, node->nperms, node->generation) &
+        XS_PERM_READ) {
         return true;
     }
     pname = parent_of(s, name);
@@ -487,8 +724,9 @@ static bool watch_permitted(struct xs_conn *i, const char *name,
     }
     parent = xs_map_get(&s->db, pname);
     xs_free(s, pname);
-    return parent &&
-           (xs_perm_for_conn(i, parent->perms, parent->nperms) & XS_PERM_READ);
+    return parent && (xs_perm_for_conn(i, parent->perms, parent->nperms,
+                                       parent->generation) &
+                      XS_PERM_READ);
 }
 
 /* Queues the event on c's transaction (fired at commit). */
@@ -515,14 +753,15 @@ static void queue_tx_event(struct xs_conn *c, const char *name, bool exact)
  */
 static void fire_watches(struct xs_store *s, struct xs_conn *c,
                          const char *name, const struct xs_node *node,
-                         bool exact, const struct xs_perm *old, uint32_t nold)
+                         bool exact, const struct xs_perm *old, uint32_t nold,
+                         uint64_t oldgen)
 {
     if (c && c->cur) {
         queue_tx_event(c, name, exact);
         return;
     }
     for (struct xs_conn *i = s->conns; i; i = i->next) {
-        if (!watch_permitted(i, name, node, old, nold)) {
+        if (!i->watches || !watch_permitted(i, name, node, old, nold, oldgen)) {
             continue;
         }
         for (struct xs_watch *w = i->watches; w; w = w->next) {
@@ -554,7 +793,8 @@ void xs_fire_special(struct xs_store *s, const char *name)
     struct xs_perm **p = xs_special_perms(s, name, &n);
 
     for (struct xs_conn *i = s->conns; i; i = i->next) {
-        if (!p || !(xs_perm_for_conn(i, *p, *n) & XS_PERM_READ)) {
+        if (!p ||
+            !(xs_perm_for_conn(i, *p, *n, XS_NO_GENERATION) & XS_PERM_READ)) {
             continue;
         }
         for (struct xs_watch *w = i->watches; w; w = w->next) {
@@ -612,7 +852,8 @@ static int errno_from_parents(struct xs_conn *c, const char *name, int err,
     } while (strcmp(cur, "/"));
     xs_free(s, cur);
     if (node) {
-        pperm = xs_perm_for_conn(c, node->perms, node->nperms);
+        pperm =
+            xs_perm_for_conn(c, node->perms, node->nperms, node->generation);
         xs_node_free(s, node);
     }
     return (pperm & perm) ? err : -EACCES;
@@ -630,7 +871,8 @@ int xs_get_node(struct xs_conn *c, const char *name, unsigned int perm,
         return -EINVAL;
     }
     rc = read_node(c->s, c, name, &n);
-    if (!rc && (xs_perm_for_conn(c, n->perms, n->nperms) & perm) != perm) {
+    if (!rc && (xs_perm_for_conn(c, n->perms, n->nperms, n->generation) &
+                perm) != perm) {
         xs_node_free(c->s, n);
         rc = -EACCES;
     }
@@ -802,7 +1044,7 @@ int xs_do_write(struct xs_conn *c, const char *name, const char *data,
         rc = create_node(c, canon, data, len, &node);
     }
     if (!rc) {
-        fire_watches(s, c, canon, node, false, NULL, 0);
+        fire_watches(s, c, canon, node, false, NULL, 0, 0);
     }
 out:
     xs_node_free(s, node);
@@ -837,7 +1079,7 @@ static int del_subtree(struct xs_store *s, struct xs_conn *c, const char *name,
     }
     rc = delete_node(s, c, name);
     if (!rc) {
-        fire_watches(s, c, name, n, strcmp(name, root) != 0, NULL, 0);
+        fire_watches(s, c, name, n, strcmp(name, root) != 0, NULL, 0, 0);
     }
 out:
     xs_node_free(s, n);
@@ -906,6 +1148,7 @@ int xs_do_set_perms(struct xs_conn *c, const char *name,
     struct xs_node *node = NULL;
     struct xs_perm *old = NULL, *np;
     uint32_t nold;
+    uint64_t oldgen;
     int rc;
 
     if (!canon) {
@@ -927,11 +1170,12 @@ int xs_do_set_perms(struct xs_conn *c, const char *name,
     }
     old = node->perms;
     nold = node->nperms;
+    oldgen = node->generation;
     node->perms = np;
     node->nperms = n;
     rc = write_node(s, c, node, false);
     if (!rc) {
-        fire_watches(s, c, canon, node, false, old, nold);
+        fire_watches(s, c, canon, node, false, old, nold, oldgen);
     }
 out:
     xs_free(s, old);
@@ -945,6 +1189,7 @@ out:
 void xs_tx_free(struct xs_store *s, struct xs_tx *t)
 {
     if (t) {
+        charge(s, t->domid, -(long)t->mem);
         xs_map_clear(s, &t->acc, acc_free);
         xs_free(s, t);
     }
@@ -954,11 +1199,13 @@ void xs_tx_free(struct xs_store *s, struct xs_tx *t)
 struct xs_tx *xs_tx_start(struct xs_conn *c)
 {
     struct xs_tx *t = xs_zalloc(c->s, sizeof(*t));
+    struct xs_dom *d = xs_dom_find(c->s, c->domid);
     bool used;
 
     if (!t) {
         return NULL;
     }
+    t->domid = c->domid;
     t->generation = ++c->s->generation;
     do {
         t->id = c->next_txid++;
@@ -970,23 +1217,48 @@ struct xs_tx *xs_tx_start(struct xs_conn *c)
     t->next = c->txs;
     c->txs = t;
     c->ntx++;
+    if (d) {
+        d->ntx++;
+    }
     return t;
+}
+
+void xs_tx_detach(struct xs_conn *c, struct xs_tx *t)
+{
+    struct xs_dom *d = xs_dom_find(c->s, c->domid);
+
+    for (struct xs_tx **pp = &c->txs; *pp; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            c->ntx--;
+            if (d && d->ntx) {
+                d->ntx--;
+            }
+            break;
+        }
+    }
+    if (c->cur == t) {
+        c->cur = NULL;
+    }
+    t->next = NULL;
 }
 
 struct delta {
     unsigned int domid;
     int n;
+    long mem;
 };
 
-/* adds d to domid's entry in a small array of deltas */
+/* adds d (and mem) to domid's entry in a small array of deltas */
 static int add_delta(struct xs_store *s, struct delta **v, size_t *n,
-                     unsigned int domid, int d)
+                     unsigned int domid, int d, long mem)
 {
     struct delta *nv;
 
     for (size_t i = 0; i < *n; i++) {
         if ((*v)[i].domid == domid) {
             (*v)[i].n += d;
+            (*v)[i].mem += mem;
             return 0;
         }
     }
@@ -996,6 +1268,7 @@ static int add_delta(struct xs_store *s, struct delta **v, size_t *n,
     }
     *v = nv;
     nv[*n].domid = domid;
+    nv[*n].mem = mem;
     nv[(*n)++].n = d;
     return 0;
 }
@@ -1017,10 +1290,10 @@ static int tx_check_quota(struct xs_store *s, struct xs_tx *t)
             continue;
         }
         if (g) {
-            rc = add_delta(s, &v, &n, g->perms[0].id, -1);
+            rc = add_delta(s, &v, &n, g->perms[0].id, -1, 0);
         }
         if (!rc && a->node) {
-            rc = add_delta(s, &v, &n, a->node->perms[0].id, 1);
+            rc = add_delta(s, &v, &n, a->node->perms[0].id, 1, 0);
         }
     }
     for (size_t i = 0; i < n && !rc; i++) {
@@ -1049,6 +1322,19 @@ int xs_tx_commit(struct xs_conn *c, struct xs_tx *t)
     if (t->fail) {
         return -ENOMEM;
     }
+    /*
+     * The domains a written node's permissions name must date from when
+     * the transaction wrote it: an entry for one released since (its domid
+     * maybe reused already) is ignored, and such an owner becomes dom0.
+     */
+    for (struct xs_acc *a = t->ahead; a; a = a->next) {
+        if (a->modified && a->node) {
+            adjust_perms(s, a->node);
+            if (!dom_older(s, a->node->perms[0].id, a->node->generation)) {
+                a->node->perms[0].id = 0;
+            }
+        }
+    }
     if (t->node_created && unpriv(c) && (rc = tx_check_quota(s, t))) {
         return rc;
     }
@@ -1073,7 +1359,7 @@ int xs_tx_commit(struct xs_conn *c, struct xs_tx *t)
         }
         if (a->fire) {
             fire_watches(s, NULL, a->path, NULL, a->exact, a->old_perms,
-                         a->nold);
+                         a->nold, a->gen);
         }
     }
     return 0;
@@ -1087,9 +1373,12 @@ int xs_conn_new(struct xs_store *s, unsigned int domid, bool privileged,
     struct xs_conn *c = xs_zalloc(s, sizeof(*c));
     struct xs_conn **pp = &s->conns;
 
-    if (!c) {
+    /* a domain with a connection exists: the store knows it from now on */
+    if (!c || xs_dom_alive(s, domid)) {
+        xs_free(s, c);
         return -ENOMEM;
     }
+    xs_dom_find(s, domid)->nconn++;
     c->s = s;
     c->domid = domid;
     c->priv = privileged;
@@ -1123,16 +1412,43 @@ void xs_conn_reset(struct xs_conn *c)
     while (c->txs) {
         struct xs_tx *t = c->txs;
 
-        c->txs = t->next;
+        xs_tx_detach(c, t);
         xs_tx_free(s, t);
     }
-    c->ntx = 0;
     c->cur = NULL;
+}
+
+static void drop_output(struct xs_conn *c)
+{
+    while (c->qhead) {
+        struct xs_msg *m = c->qhead;
+
+        unqueue(c, m);
+        xs_free(c->s, m);
+    }
+}
+
+/*
+ * 4.17's ignore_connection() for a released domain's connection: its
+ * watches, transactions and output go, and the embedder is told to drop it.
+ */
+static void conn_close(struct xs_conn *c)
+{
+    if (c->closed) {
+        return;
+    }
+    c->closed = true;
+    xs_conn_reset(c);
+    drop_output(c);
+    if (c->s->ops.conn_closed) {
+        c->s->ops.conn_closed(c->s->opaque, c);
+    }
 }
 
 void xs_conn_free(struct xs_conn *c)
 {
     struct xs_store *s;
+    struct xs_dom *d;
 
     if (!c) {
         return;
@@ -1145,11 +1461,10 @@ void xs_conn_free(struct xs_conn *c)
         }
     }
     xs_conn_reset(c);
-    while (c->qhead) {
-        struct xs_msg *m = c->qhead;
-
-        c->qhead = m->next;
-        xs_free(s, m);
+    drop_output(c);
+    d = xs_dom_find(s, c->domid);
+    if (d && d->nconn) {
+        d->nconn--;
     }
     xs_free(s, c);
 }
@@ -1159,12 +1474,7 @@ struct xs_msg *xs_conn_pop(struct xs_conn *c)
     struct xs_msg *m = c->qhead;
 
     if (m) {
-        c->qhead = m->next;
-        if (!c->qhead) {
-            c->qtail = NULL;
-        }
-        c->qlen--;
-        m->next = NULL;
+        unqueue(c, m);
     }
     return m;
 }
@@ -1179,22 +1489,49 @@ size_t xs_conn_queued(const struct xs_conn *c)
     return c->qlen;
 }
 
+size_t xs_conn_queued_bytes(const struct xs_conn *c)
+{
+    return c->qbytes;
+}
+
 unsigned int xs_conn_domid(const struct xs_conn *c)
 {
     return c->domid;
+}
+
+bool xs_conn_closed(const struct xs_conn *c)
+{
+    return c->closed;
+}
+
+bool xs_conn_can_read(const struct xs_conn *c)
+{
+    const struct xs_dom *d;
+
+    if (c->closed) {
+        return false;
+    }
+    if (c->priv || c->domid == 0) {
+        return true;
+    }
+    d = xs_dom_find(c->s, c->domid);
+    return !d || (d->memory < c->s->q.memory &&
+                  d->noutstanding < (unsigned int)c->s->q.outstanding);
 }
 
 /* ---- domains ---- */
 
 int xs_domain_introduce(struct xs_store *s, unsigned int domid)
 {
-    struct xs_dom *d = xs_dom_get(s, domid);
+    struct xs_dom *d;
 
-    if (!d) {
+    if (xs_dom_alive(s, domid)) {
         return -ENOMEM;
     }
+    d = xs_dom_find(s, domid);
     if (!d->introduced) {
         d->introduced = true;
+        d->shutdown = false;
         if (domid != 0) {
             xs_fire_special(s, "@introduceDomain");
         }
@@ -1207,6 +1544,33 @@ bool xs_domain_introduced(const struct xs_store *s, unsigned int domid)
     const struct xs_dom *d = xs_dom_find(s, domid);
 
     return d && d->introduced;
+}
+
+unsigned int xs_domain_conns(const struct xs_store *s, unsigned int domid)
+{
+    const struct xs_dom *d = xs_dom_find(s, domid);
+
+    return d ? d->nconn : 0;
+}
+
+int xs_domains_shutdown(struct xs_store *s, const unsigned int *domids,
+                        size_t n)
+{
+    int seen = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct xs_dom *d = xs_dom_find(s, domids[i]);
+
+        if (d && d->introduced && !d->shutdown) {
+            d->shutdown = true;
+            seen++;
+        }
+    }
+    /* 4.17's check_domains(): one event for what a scan found */
+    if (seen) {
+        xs_fire_special(s, "@releaseDomain");
+    }
+    return seen;
 }
 
 /* deletes, from name down, the subtrees whose top domid owns */
@@ -1257,34 +1621,60 @@ static void perms_drop(struct xs_perm *p, uint32_t *n, unsigned int domid)
     *n = j;
 }
 
-int xs_domain_release(struct xs_store *s, unsigned int domid)
+/*
+ * 4.17's destroy_domain() of a domain's record: its connections close, the
+ * nodes it owns go, nothing names it any more (its entries are ignored by
+ * the generation rule from now on), and @releaseDomain fires.
+ */
+static void domain_forget(struct xs_store *s, unsigned int domid)
 {
-    struct xs_dom *d = xs_dom_find(s, domid);
+    struct xs_dom *d;
 
-    if (domid == 0) {
-        return -EINVAL;
-    }
-    if (!d || !d->introduced) {
-        return -ENOENT;
-    }
-    d->introduced = false;
-    d->has_target = false;
-    remove_owned(s, "/", domid);
-    /* what 4.17's generation check does for a dead domain's entries */
-    for (size_t i = 0; i < s->db.nb; i++) {
-        for (struct xs_map_ent *e = s->db.b[i]; e; e = e->next) {
-            struct xs_node *n = e->val;
-
-            for (uint32_t k = 1; k < n->nperms; k++) {
-                if (n->perms[k].id == domid) {
-                    n->perms[k].perms |= XS_PERM_IGNORE;
-                }
-            }
+    for (struct xs_conn *c = s->conns; c; c = c->next) {
+        if (c->domid == domid) {
+            conn_close(c);
         }
+    }
+    d = xs_dom_find(s, domid);
+    d->introduced = false;
+    d->shutdown = false;
+    d->has_target = false;
+    d->generation = XS_NO_GENERATION;
+    /* a controller of it (SET_TARGET) must not reach a reused domid */
+    for (size_t i = 0; i < s->ndoms; i++) {
+        if (s->doms[i].has_target && s->doms[i].target == domid) {
+            s->doms[i].has_target = false;
+        }
+    }
+    if (d->nentry > 0) {
+        remove_owned(s, "/", domid);
     }
     perms_drop(s->rel_perms, &s->nrel, domid);
     perms_drop(s->intro_perms, &s->nintro, domid);
     xs_fire_special(s, "@releaseDomain");
+}
+
+int xs_domain_release(struct xs_store *s, unsigned int domid)
+{
+    if (domid == 0) {
+        return -EINVAL;
+    }
+    if (!xs_domain_introduced(s, domid)) {
+        return -ENOENT;
+    }
+    domain_forget(s, domid);
+    return 0;
+}
+
+int xs_domain_dead(struct xs_store *s, unsigned int domid)
+{
+    if (domid == 0) {
+        return -EINVAL;
+    }
+    if (!xs_dom_find(s, domid)) {
+        return -ENOENT;
+    }
+    domain_forget(s, domid);
     return 0;
 }
 
@@ -1293,6 +1683,13 @@ int xs_domain_nodes(struct xs_store *s, unsigned int domid)
     struct xs_dom *d = xs_dom_find(s, domid);
 
     return d ? d->nentry : 0;
+}
+
+long xs_domain_memory(struct xs_store *s, unsigned int domid)
+{
+    struct xs_dom *d = xs_dom_find(s, domid);
+
+    return d ? d->memory : 0;
 }
 
 /* ---- the store ---- */
@@ -1376,9 +1773,47 @@ size_t xs_store_free(struct xs_store *s)
     return left;
 }
 
+/* what c holds for its domain: its transactions and its queued output;
+ * -1 if a count does not match what it has */
+static long conn_mem(const struct xs_conn *c, unsigned int *ntx,
+                     unsigned int *nout)
+{
+    long mem = (long)c->qbytes, q = 0;
+    size_t qlen = 0;
+
+    *ntx = 0;
+    *nout = 0;
+    for (const struct xs_msg *m = c->qhead; m; m = m->next) {
+        q += (long)(sizeof(m->hdr) + m->hdr.len);
+        qlen++;
+        *nout += m->hdr.type != XS_WATCH_EVENT;
+    }
+    if (q != (long)c->qbytes || qlen != c->qlen) {
+        return -1;
+    }
+    for (const struct xs_tx *t = c->txs; t; t = t->next) {
+        long tm = 0;
+
+        (*ntx)++;
+        for (const struct xs_acc *a = t->ahead; a; a = a->next) {
+            if ((long)a->charged != acc_mem(a->path, a->node, a->nold)) {
+                return -1;
+            }
+            tm += (long)a->charged;
+        }
+        if (tm != (long)t->mem || t->domid != c->domid) {
+            return -1;
+        }
+        mem += tm;
+    }
+    return *ntx == c->ntx ? mem : -1;
+}
+
 /*
  * CONTROL "check": every listed child exists, every node but "/" is listed
- * by its parent, and the owners' node counts match the tree.
+ * by its parent, and every domain's counts match what the store holds:
+ * nodes owned, open transactions, connections, outstanding replies and
+ * memory (the nodes' records, transactions and queued messages).
  */
 int xs_store_check(struct xs_store *s)
 {
@@ -1391,7 +1826,9 @@ int xs_store_check(struct xs_store *s)
             struct xs_node *node = e->val, *p;
             char *pname;
 
-            rc = add_delta(s, &v, &n, node->perms[0].id, 1) ? -ENOMEM : 0;
+            rc = add_delta(s, &v, &n, node->perms[0].id, 1, node_mem(node))
+                     ? -ENOMEM
+                     : 0;
             for (uint32_t off = 0; off < node->childlen && !rc;) {
                 char *cp = child_path(s, node->name, node->children + off);
 
@@ -1416,14 +1853,32 @@ int xs_store_check(struct xs_store *s)
         }
     }
     for (size_t i = 0; i < s->ndoms && !rc; i++) {
+        const struct xs_dom *d = &s->doms[i];
+        unsigned int ntx = 0, nconn = 0, nout = 0;
+        long mem = 0;
         int want = 0;
 
         for (size_t k = 0; k < n; k++) {
-            if (v[k].domid == s->doms[i].domid) {
+            if (v[k].domid == d->domid) {
                 want = v[k].n;
+                mem = v[k].mem;
             }
         }
-        if (want != s->doms[i].nentry) {
+        for (const struct xs_conn *c = s->conns; c && mem >= 0; c = c->next) {
+            unsigned int ct, co;
+            long cm;
+
+            if (c->domid != d->domid) {
+                continue;
+            }
+            cm = conn_mem(c, &ct, &co);
+            mem = cm < 0 ? -1 : mem + cm;
+            ntx += ct;
+            nout += co;
+            nconn++;
+        }
+        if (want != d->nentry || mem != d->memory || ntx != d->ntx ||
+            nconn != d->nconn || nout != d->noutstanding) {
             rc = -EIO;
         }
     }

@@ -4,7 +4,8 @@
  * one reply out (with the request's type, req_id and tx_id, or XS_ERROR and
  * 4.17's error string), argument parsing with 4.17's rules for missing or
  * extra NULs, the privileged-only and transaction-less message types, and
- * CONTROL's help, check, log, print, quota and quota-soft commands.
+ * CONTROL's help, check, log, logfile, memreport, print, quota and
+ * quota-soft commands.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -267,13 +268,16 @@ static int do_rm(struct req *r)
     return then_ack(r, xs_do_rm(r->c, arg));
 }
 
-/* does a permission entry name a domain that exists? */
-static bool dom_exists(struct xs_store *s, unsigned int domid)
+/*
+ * Does a permission entry name a domain that exists?  4.17's
+ * domain_alloc_permrefs(): one the store did not know yet is known from
+ * now on, with the current generation.
+ */
+static int dom_exists(struct xs_store *s, unsigned int domid, bool *yes)
 {
-    if (xs_domain_introduced(s, domid) || !s->ops.domain_exists) {
-        return true;
-    }
-    return s->ops.domain_exists(s->opaque, domid);
+    *yes = xs_domain_introduced(s, domid) || !s->ops.domain_exists ||
+           s->ops.domain_exists(s->opaque, domid);
+    return *yes ? xs_dom_alive(s, domid) : 0;
 }
 
 /* SET_PERMS "path\0perm\0perm\0..." */
@@ -298,10 +302,13 @@ static int do_set_perms(struct req *r)
     }
     str = r->buf + strlen(r->buf) + 1;
     for (uint32_t i = 0; i < n && !rc; i++) {
+        bool yes;
+
         rc = xs_perm_parse(str, &p[i]);
         str += strlen(str) + 1;
         /* entries for domains that do not exist are kept but ignored */
-        if (!rc && !dom_exists(s, p[i].id)) {
+        rc = rc ? rc : dom_exists(s, p[i].id, &yes);
+        if (!rc && !yes) {
             p[i].perms |= XS_PERM_IGNORE;
         }
     }
@@ -315,7 +322,7 @@ static int do_set_perms(struct req *r)
         sp = xs_special_perms(s, r->buf, &pn);
         if (!sp) {
             rc = -EINVAL;
-        } else if ((xs_perm_for_conn(r->c, *sp, *pn) &
+        } else if ((xs_perm_for_conn(r->c, *sp, *pn, XS_NO_GENERATION) &
                     (XS_PERM_WRITE | XS_PERM_OWNER)) !=
                    (XS_PERM_WRITE | XS_PERM_OWNER)) {
             rc = -EACCES;
@@ -442,13 +449,16 @@ static int do_reset_watches(struct req *r)
 static int do_tx_start(struct req *r)
 {
     struct xs_tx *t;
+    struct xs_dom *d;
     char id[16];
 
     if (r->c->cur) {
         return -EBUSY; /* no nesting */
     }
-    /* 4.17 compares with '>': an unprivileged connection gets quota + 1 */
-    if (!r->c->priv && r->c->ntx > (unsigned int)r->c->s->q.transactions) {
+    /* 4.17 compares with '>': an unprivileged domain gets quota + 1, on
+     * all of its connections together (4.17 has one per domain) */
+    d = xs_dom_find(r->c->s, r->c->domid);
+    if (!r->c->priv && d && d->ntx > (unsigned int)r->c->s->q.transactions) {
         return -ENOSPC;
     }
     t = xs_tx_start(r->c);
@@ -473,14 +483,7 @@ static int do_tx_end(struct req *r)
         return -ENOENT;
     }
     /* the transaction ends whatever the outcome */
-    for (struct xs_tx **pp = &c->txs; *pp; pp = &(*pp)->next) {
-        if (*pp == t) {
-            *pp = t->next;
-            break;
-        }
-    }
-    c->ntx--;
-    c->cur = NULL;
+    xs_tx_detach(c, t);
     if (!strcmp(arg, "T")) {
         rc = xs_tx_commit(c, t);
     }
@@ -542,11 +545,16 @@ static int do_release(struct req *r)
     return then_ack(r, rc ? rc : xs_domain_release(r->c->s, domid));
 }
 
+/* the domain runs again: its next shutdown fires @releaseDomain again */
 static int do_resume(struct req *r)
 {
     unsigned int domid;
+    int rc = onearg_domain(r, &domid);
 
-    return then_ack(r, onearg_domain(r, &domid));
+    if (!rc) {
+        xs_dom_find(r->c->s, domid)->shutdown = false;
+    }
+    return then_ack(r, rc);
 }
 
 static int do_set_target(struct req *r)
@@ -687,20 +695,16 @@ static int quota_cmd(struct req *r, char **vec, uint32_t num,
     {
         unsigned int domid = (unsigned int)atoi(vec[0]);
         struct xs_dom *d = xs_dom_find(s, domid);
-        int ta = 0;
 
         if (!d) {
             return -ENOENT;
         }
-        for (struct xs_conn *c = s->conns; c; c = c->next) {
-            ta += c->domid == domid ? (int)c->ntx : 0;
-        }
         text = xs_asprintf(s, "Domain %u:\n", domid);
         append(s, &text, "%-16s: %8d\n", "nodes", d->nentry);
         append(s, &text, "%-16s: %8d\n", "watches", d->nwatch);
-        append(s, &text, "%-16s: %8d\n", "transactions", ta);
-        append(s, &text, "%-16s: %8d\n", "outstanding", 0);
-        append(s, &text, "%-16s: %8d\n", "memory", 0);
+        append(s, &text, "%-16s: %8u\n", "transactions", d->ntx);
+        append(s, &text, "%-16s: %8u\n", "outstanding", d->noutstanding);
+        append(s, &text, "%-16s: %8ld\n", "memory", d->memory);
         return reply_text(r, text);
     }
 }
@@ -756,8 +760,87 @@ static int ctl_quota_soft(struct req *r, char **vec, uint32_t num)
     return quota_cmd(r, vec, num, soft_quotas, true);
 }
 
+/* "logfile <file>": the embedder logs the store's lines to file */
+static int ctl_logfile(struct req *r, char **vec, uint32_t num)
+{
+    struct xs_store *s = r->c->s;
+    int rc;
+
+    if (num != 1) {
+        return -EINVAL;
+    }
+    rc = s->ops.logfile ? s->ops.logfile(s->opaque, vec[0]) : -ENOSYS;
+    return then_ack(r, rc);
+}
+
+/* one line per domain the store holds anything for */
+static char *memreport(struct xs_store *s)
+{
+    size_t nodes = s->db.n, conns = 0;
+    char *text;
+
+    for (struct xs_conn *c = s->conns; c; c = c->next) {
+        conns++;
+    }
+    text = xs_asprintf(s,
+                       "Xenstore memory report: %zu nodes, %zu connections, "
+                       "%zu allocations\n"
+                       "%6s %6s %7s %12s %11s %11s %8s\n",
+                       nodes, conns, s->nalloc, "domain", "nodes", "watches",
+                       "transactions", "connections", "outstanding", "memory");
+    for (size_t i = 0; i < s->ndoms; i++) {
+        const struct xs_dom *d = &s->doms[i];
+
+        if (d->generation == XS_NO_GENERATION && !d->nentry && !d->nwatch &&
+            !d->ntx && !d->nconn && !d->memory) {
+            continue; /* a domain gone with nothing left */
+        }
+        append(s, &text, "%6u %6d %7d %12u %11u %11u %8ld\n", d->domid,
+               d->nentry, d->nwatch, d->ntx, d->nconn, d->noutstanding,
+               d->memory);
+    }
+    return text;
+}
+
+/*
+ * "memreport [<file>]": as 4.17 appends its talloc report to the file or
+ * to the log file, we do the store's report per domain; with neither (4.17
+ * answers EBADF) the report is the reply, cut to what the wire takes.
+ */
+static int ctl_memreport(struct req *r, char **vec, uint32_t num)
+{
+    struct xs_store *s = r->c->s;
+    char *text;
+    int rc;
+
+    if (num > 1) {
+        return -EINVAL;
+    }
+    text = memreport(s);
+    if (!text) {
+        return -ENOMEM;
+    }
+    rc = s->ops.report ? s->ops.report(s->opaque, num ? vec[0] : NULL, text)
+                       : -EBADF;
+    if (rc == -EBADF && !num) {
+        if (strlen(text) >= XENSTORE_PAYLOAD_MAX) {
+            char *cut = text + XENSTORE_PAYLOAD_MAX - 32;
+
+            while (cut > text && cut[-1] != '\n') {
+                cut--;
+            }
+            strcpy(cut, "(more: memreport <file>)\n");
+        }
+        return reply_text(r, text);
+    }
+    xs_free(s, text);
+    return then_ack(r, rc);
+}
+
 static int ctl_help(struct req *r, char **vec, uint32_t num);
 
+/* 4.17's commands, in its order, as a daemon built without live update
+ * (NO_LIVE_UPDATE): "live-update" is an unknown command (EINVAL) */
 static const struct {
     const char *cmd;
     int (*fn)(struct req *r, char **vec, uint32_t num);
@@ -765,6 +848,8 @@ static const struct {
 } ctl_cmds[] = {
     {"check", ctl_check, ""},
     {"log", ctl_log, "on|off"},
+    {"logfile", ctl_logfile, "<file>"},
+    {"memreport", ctl_memreport, "[<file>]"},
     {"print", ctl_print, "<string>"},
     {"quota", ctl_quota, "[set <name> <val>|<domid>]"},
     {"quota-soft", ctl_quota_soft, "[set <name> <val>]"},
@@ -854,6 +939,10 @@ int xs_handle(struct xs_conn *c, const struct xsd_sockmsg *hdr,
     /* 4.17 drops a connection that sends more than the wire allows */
     if (hdr->len > XENSTORE_PAYLOAD_MAX) {
         return -E2BIG;
+    }
+    /* a released domain's connection is not served any more */
+    if (c->closed) {
+        return -EPIPE;
     }
     if (hdr->type >= XS_TYPE_COUNT || !handlers[hdr->type].fn) {
         return send_error(&r, ENOSYS);

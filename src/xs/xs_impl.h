@@ -63,17 +63,20 @@ struct xs_acc {
     struct xs_perm *old_perms; /* permissions at first access, if it existed */
     uint32_t nold;
     struct xs_node *node; /* the transaction's view; NULL: absent */
+    size_t charged;       /* bytes charged for it to the transaction's domain */
 };
 
 struct xs_tx {
     struct xs_tx *next;
     uint32_t id;
+    unsigned int domid; /* whose memory it is charged to */
     uint64_t generation;
     struct xs_map acc;            /* path -> struct xs_acc */
     struct xs_acc *ahead, *atail; /* order of first access */
     unsigned int nodes;
     bool node_created;
-    bool fail; /* an error left it half-done: commit answers ENOMEM */
+    bool fail;  /* an error left it half-done: commit answers ENOMEM */
+    size_t mem; /* bytes charged to domid */
 };
 
 struct xs_conn {
@@ -81,13 +84,14 @@ struct xs_conn {
     struct xs_conn *next;
     unsigned int domid;
     bool priv;
+    bool closed; /* released with its domain: ops.conn_closed was called */
     struct xs_watch *watches; /* registration order */
     struct xs_tx *txs;
     unsigned int ntx;
     uint32_t next_txid;
     struct xs_tx *cur; /* the transaction of the request being handled */
     struct xs_msg *qhead, *qtail;
-    size_t qlen;
+    size_t qlen, qbytes;
     char prefix[32]; /* "/local/domain/<domid>" */
 };
 
@@ -96,8 +100,17 @@ struct xs_dom {
     int nentry; /* nodes it owns in the committed tree */
     int nwatch;
     bool introduced;
+    bool shutdown; /* @releaseDomain fired for its shutdown (until RESUME) */
     bool has_target;
+    bool soft_reported, hard_reported; /* memory quota log lines */
     unsigned int target;
+    /* the store's generation when it learnt of this incarnation of the
+     * domain; XS_NO_GENERATION: none alive (released, dead, or unknown) */
+    uint64_t generation;
+    long memory;               /* bytes held on its behalf */
+    unsigned int ntx;          /* open transactions, all connections */
+    unsigned int nconn;        /* connections, closed ones included */
+    unsigned int noutstanding; /* replies queued, all connections */
 };
 
 struct xs_store {
@@ -133,10 +146,20 @@ void xs_map_clear(struct xs_store *s, struct xs_map *m,
                   void (*fn)(struct xs_store *, void *));
 
 /* store.c, for wire.c */
+/* xs_dom_get may move every record: hold no struct xs_dom * across it */
 struct xs_dom *xs_dom_get(struct xs_store *s, unsigned int domid);
 struct xs_dom *xs_dom_find(const struct xs_store *s, unsigned int domid);
+/* the store learns that domid exists now: its record, with a generation */
+int xs_dom_alive(struct xs_store *s, unsigned int domid);
+/*
+ * 4.17's perm_for_conn() for permissions of a node of generation gen
+ * (XS_NO_GENERATION: now, for the special paths): entries and an owner
+ * naming a domain younger than gen, or none alive, do not count.
+ */
 unsigned int xs_perm_for_conn(struct xs_conn *c, const struct xs_perm *p,
-                              uint32_t n);
+                              uint32_t n, uint64_t gen);
+void xs_log(struct xs_store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void xs_node_free(struct xs_store *s, struct xs_node *n);
 char *xs_canonicalize(struct xs_conn *c, const char *name);
 int xs_get_node(struct xs_conn *c, const char *name, unsigned int perm,
@@ -152,6 +175,8 @@ int xs_queue(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
              const void *body, size_t len);
 void xs_tx_free(struct xs_store *s, struct xs_tx *t);
 struct xs_tx *xs_tx_start(struct xs_conn *c);
+/* takes t off c's list (the transaction ends); free it with xs_tx_free */
+void xs_tx_detach(struct xs_conn *c, struct xs_tx *t);
 int xs_tx_commit(struct xs_conn *c, struct xs_tx *t);
 void xs_conn_reset(struct xs_conn *c);
 struct xs_perm **xs_special_perms(struct xs_store *s, const char *name,

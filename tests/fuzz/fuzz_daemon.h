@@ -59,7 +59,7 @@ static inline void fz_daemon_init(struct daemon *dm, const struct hv_env *env,
 {
     memset(dm, 0, sizeof(*dm));
     dm->listen_fd = dm->timer_fd = dm->clock_fd = dm->signal_fd = -1;
-    dm->log_fd = dm->spare_fd = -1;
+    dm->log_fd = dm->spare_fd = dm->xs_log_fd = -1;
     dm->max_conns = DAEMON_MAX_CONNS;
     dm->max_dom_conns = DAEMON_MAX_DOMAIN_CONNS;
     dm->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -7,10 +7,15 @@
  * Input: a sequence of records {u8 sender; u16 type; u32 req_id; u32 tx_id;
  * u16 len; len bytes}.  sender picks one of four connections: dom0
  * (privileged), domain 1, domain 2 (both introduced), or a second
- * connection of domain 1; a sender byte with bit 7 set instead introduces
- * or releases domain (sender & 3) + 1.  Replies and watch events are popped
- * and freed.  A fresh store per input; it must end consistent
- * (xs_store_check) with nothing leaked (xs_store_free).
+ * connection of domain 1; a sender byte with bit 7 set instead acts on
+ * domain (sender & 3) + 1: bits 6 and 5 pick introduce (00), shutdown
+ * (01), release (10) or death (11).  A connection the store closed (its
+ * domain released or dead) is freed and made again, as by a new process of
+ * the domain; a request to a domain over its quotas waits, as the daemon
+ * does not read it (it is dropped here).  Replies and watch events are
+ * popped and freed.  A fresh store per input; it must stay consistent
+ * (xs_store_check: the tree and every domain's counts and memory) and end
+ * with nothing leaked (xs_store_free).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -61,11 +66,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size -= 13;
         if (who & 0x80) {
             unsigned int d = (who & 3u) + 1;
-            if (who & 0x40) {
-                xs_domain_release(s, d);
-            } else {
+            switch ((who >> 5) & 3) {
+            case 0:
                 xs_domain_introduce(s, d);
+                break;
+            case 1:
+                xs_domains_shutdown(s, &d, 1);
+                break;
+            case 2:
+                xs_domain_release(s, d);
+                break;
+            default:
+                xs_domain_dead(s, d);
+                break;
             }
+        } else if (!xs_conn_can_read(c[who % NCONN])) {
+            data += len < size ? len : size;
+            size -= len < size ? len : size;
         } else {
             /* the transport bounds a message to XENSTORE_PAYLOAD_MAX: the
              * handler gets exactly the bytes the header says */
@@ -85,6 +102,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         for (int i = 0; i < NCONN; i++) {
             drain(s, c[i]);
+            if (xs_conn_closed(c[i])) {
+                xs_conn_free(c[i]);
+                if (xs_conn_new(s, domid[i], i == 0, &c[i])) {
+                    abort();
+                }
+            }
+        }
+        if (xs_store_check(s)) {
+            fprintf(stderr, "fuzz_xs: the store is inconsistent\n");
+            abort();
         }
     }
     if (xs_store_check(s)) {

@@ -69,6 +69,9 @@ check "name" "$(xenstore-read $D/name)" xs-a
 check "domid" "$(xenstore-read $D/domid)" "$a"
 check "cpus" "$(xenstore-list $D/cpu | tr '\n' ' ')" "0 1 "
 check "memory/target" "$(xenstore-read $D/memory/target)" 65536
+check "memory/videoram" "$(xenstore-read $D/memory/videoram)" 0
+check "/libxl/<id>/device, dom0's" "$(xenstore-ls -p /libxl/$a |
+    sed -n 's/^device = .*(\(.*\))$/\1/p')" n0
 vm=$(xenstore-read $D/vm)
 check "the vm node" "$(xenstore-read "$vm/name")" xs-a
 check "the domain path's perms" "$(xenstore-ls -p /local/domain |
@@ -112,6 +115,7 @@ runa xenstore-chmod data/k n$a r$b
 check "domU: may let another domain read" \
     "$("$PROCVISOR" run xs-b -- xenstore-read /local/domain/$a/data/k)" v
 # a relative watch in the domain sees relative paths
+: >"$out"
 runa xenstore-watch -n 2 data/w >"$out" &
 w=$!
 wait_for "[ -s '$out' ]"
@@ -119,7 +123,45 @@ xenstore-write $D/data/w/x 1
 wait "$w"
 check "domU: watch events" "$(tr '\n' ' ' <"$out")" "data/w data/w/x "
 
+# python3 speaks the raw wire; xsreq(sock, type, body, tx) -> (type, body)
+XSPY='
+import os, socket, struct, sys
+def xsconn(path=None):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path or os.environ["XENSTORED_PATH"])
+    return s
+def xsread(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            raise EOFError
+        b += c
+    return b
+def xsget(s):
+    t, _, _, n = struct.unpack("<IIII", xsread(s, 16))
+    return t, xsread(s, n)
+def xssend(s, t, body, tx=0):
+    s.sendall(struct.pack("<IIII", t, 0, tx, len(body)) + body)
+def xsreq(s, t, body, tx=0, events=None):
+    xssend(s, t, body, tx)
+    while True:
+        rt, rb = xsget(s)
+        if rt != 15:
+            return rt, rb
+        if events is not None:
+            events.append(rb)
+'
+xspy() { python3 -c "$XSPY$1" "${@:2}"; }
+# quota_of DOMID FIELD: a domain's usage, from CONTROL quota <domid>
+quota_of() {
+    xspy 'print(xsreq(xsconn(sys.argv[1]), 0, b"quota\0%s\0" %
+                      sys.argv[2].encode())[1][:-1].decode())' "$sock" "$1" |
+        sed -n "s/^$2 *: *//p"
+}
+
 # --- death: @releaseDomain, and the nodes go
+: >"$out"
 xenstore-watch -n 2 @releaseDomain >"$out" &
 w=$!
 wait_for "[ -s '$out' ]"
@@ -133,6 +175,195 @@ check "the dead domain's nodes are gone" $? 1
 xenstore-exists "$vmb"
 check "its vm node is gone" $? 1
 check "the other domain's are not" "$(xenstore-read $D/data/k)" v
+
+if command -v python3 >/dev/null; then
+    # --- death: what the toolstack wrote goes, then @releaseDomain fires
+    e=$(pv create xs-e)
+    "$PROCVISOR" run xs-e -- sleep 600 &
+    keep_e=$!
+    wait_for "[ \"\$(procs_of xs-e)\" = 1 ]"
+    : >"$out"
+    xspy '
+s = xsconn(sys.argv[1])
+ev = []
+xsreq(s, 4, b"/local/domain/%s\0d\0" % sys.argv[2].encode(), events=ev)
+xsreq(s, 4, b"@releaseDomain\0r\0", events=ev)
+print("ready", flush=True)
+s.settimeout(10)
+while len(ev) < 3 or not ev[-1].startswith(b"@releaseDomain"):
+    ev.append(xsget(s)[1])
+print(" ".join(e.split(b"\0")[1].decode() for e in ev[2:]))
+' "$sock" "$e" >"$out" &
+    w=$!
+    wait_for "grep -q ready '$out'"
+    kill "$keep_e"
+    wait "$keep_e" 2>/dev/null
+    wait "$w"
+    check "death: the domain's nodes go, then @releaseDomain fires" \
+        "$(sed -n 2p "$out")" "d r"
+
+    # --- shutdown: @releaseDomain while the domain's process lives, and
+    # again at its death (4.17's check_domains)
+    c=$(pv create xs-c)
+    "$PROCVISOR" run xs-c -- sleep 600 &
+    keep_c=$!
+    wait_for "[ \"\$(procs_of xs-c)\" = 1 ]"
+    : >"$out" # empty before the watch starts: its first event shows
+    timeout 10 xenstore-watch -n 2 @releaseDomain >"$out" &
+    w=$!
+    wait_for "[ -s '$out' ]"
+    pv run xs-c -- "$PROBE" sched shutdown 0 >/dev/null
+    wait "$w"
+    check "@releaseDomain on shutdown" "$(tr '\n' ' ' <"$out")" \
+        "@releaseDomain @releaseDomain "
+    check "shut down, not dead" "$(state_of "$c")" shutdown
+    check "its process lives" "$(kill -0 "$keep_c" && echo yes)" yes
+    check "its nodes are still there" \
+        "$(xenstore-read /local/domain/$c/name)" xs-c
+    : >"$out" # empty before the watch starts: its first event shows
+    timeout 10 xenstore-watch -n 2 @releaseDomain >"$out" &
+    w=$!
+    wait_for "[ -s '$out' ]"
+    kill "$keep_c"
+    wait "$keep_c" 2>/dev/null
+    wait "$w"
+    check "@releaseDomain again at its death" "$(tr '\n' ' ' <"$out")" \
+        "@releaseDomain @releaseDomain "
+
+    # --- XS_RELEASE of a live domain closes its store connections; its
+    # death still cleans up what it got since
+    r=$(pv create xs-r)
+    "$PROCVISOR" run xs-r -- sleep 600 &
+    keep_r=$!
+    : >"$out"
+    "$PROCVISOR" run xs-r -- python3 -c "$XSPY"'
+s = xsconn()
+xsreq(s, 4, b"data\0t\0")
+print("watching", flush=True)
+try:
+    while True:
+        xsget(s)
+except (EOFError, OSError):
+    print("closed")
+' >"$out" 2>&1 &
+    wr=$!
+    wait_for "grep -q watching '$out'"
+    check "release: the domain watches" "$(quota_of $r watches)" 1
+    check "XS_RELEASE of a live domain" "$(xspy '
+s = xsconn(sys.argv[1])
+print(xsreq(s, 9, sys.argv[2].encode() + b"\0")[1][:-1].decode())
+' "$sock" "$r")" OK
+    wait "$wr"
+    check "its store connection is closed" "$(sed -n 2p "$out")" closed
+    check "its watch is gone" "$(quota_of $r watches)" 0
+    "$PROCVISOR" run xs-r -- xenstore-read domid >/dev/null 2>&1
+    check "no store connection once released" $? 1
+    xenstore-write /given-to-r x && xenstore-chmod /given-to-r "n$r"
+    check "dom0 gives the released domain a node" \
+        "$(xenstore-ls -p / | sed -n 's/^given-to-r = .*(\(.*\))$/\1/p')" "n$r"
+    : >"$out" # empty before the watch starts: its first event shows
+    timeout 10 xenstore-watch -n 2 @releaseDomain >"$out" &
+    w=$!
+    wait_for "[ -s '$out' ]"
+    kill "$keep_r"
+    wait "$keep_r" 2>/dev/null
+    wait "$w"
+    check "its death fires @releaseDomain" "$(tr '\n' ' ' <"$out")" \
+        "@releaseDomain @releaseDomain "
+    xenstore-exists /given-to-r
+    check "and removes the node it got after the release" $? 1
+
+    # --- a hostile domain: at most 16 store connections, and what they
+    # make the store hold is the domain's, within its memory quota
+    h=$(pv create xs-h)
+    mkfifo "$PROCVISOR_DIR/hold"
+    : >"$out"
+    "$PROCVISOR" run xs-h -- python3 -c "$XSPY"'
+conns = []
+try:
+    for i in range(20):
+        conns.append(xsconn())
+except OSError as e:
+    print("connections", len(conns), os.strerror(e.errno))
+# every transaction the domain may open, spread over its connections,
+# each reading long missing paths until refused
+txs, refused = [], {}
+for s in conns:
+    t, b = xsreq(s, 6, b"\0")
+    if t == 16:
+        print("transaction refused", b[:-1].decode())
+        break
+    txs.append((s, int(b[:-1])))
+for s, tx in txs:
+    for k in range(1100):
+        p = b"%05d-%05d-" % (tx, k) + b"a" * 2036 + b"\0"
+        t, b = xsreq(s, 2, p, tx)
+        if b != b"ENOENT\0":
+            refused[b] = refused.get(b, 0) + 1
+            break
+print("transactions", len(txs), "refused", refused, flush=True)
+sys.stdin.readline()
+for s, tx in txs:
+    xsreq(s, 7, b"F\0", tx)
+# a client that does not read: 300 reads of a 2000-byte node
+s = conns[0]
+xsreq(s, 11, b"data/big\0" + b"b" * 2000)
+for i in range(300):
+    xssend(s, 2, b"data/big\0")
+print("sent", flush=True)
+sys.stdin.read()
+' >"$out" <"$PROCVISOR_DIR/hold" &
+    hp=$!
+    exec 9>"$PROCVISOR_DIR/hold"
+    wait_for "grep -q '^transactions' '$out'"
+    check "a domain's 17th store connection is refused" \
+        "$(sed -n 1p "$out")" "connections 16 Too many open files"
+    check "11 transactions, on all its connections together" \
+        "$(sed -n 2p "$out")" "transaction refused ENOSPC"
+    check "each refused at the memory quota" "$(sed -n 3p "$out")" \
+        "transactions 11 refused {b'ENOMEM\\x00': 11}"
+    check "what the store holds for it stays under 2.5 MiB" \
+        "$([ "$(quota_of $h memory)" -lt 2621440 ] && echo yes)" yes
+    check "its transactions" "$(quota_of $h transactions)" 11
+    echo >&9
+    wait_for "grep -q '^sent' '$out'"
+    wait_for "[ \"\$(quota_of $h outstanding)\" = 20 ]"
+    check "a domain that does not read is not read: 20 replies wait" \
+        "$(quota_of $h outstanding)" 20
+    check "the store answers others" "$(xenstore-read /test/a)" hello
+    exec 9>&-
+    wait "$hp"
+    check "its connections gone, the store holds nothing for them" \
+        "$(quota_of $h transactions):$(quota_of $h outstanding)" 0:0
+    pv destroy "$h"
+
+fi
+
+# --- CONTROL through xen-utils-4.17's xenstore-control (/usr/bin's is a
+# wrapper that wants a real Xen): 4.17's commands, as built without live
+# update
+XSCTL=/usr/lib/xen-4.17/bin/xenstore-control
+if [ -x "$XSCTL" ]; then
+    check "CONTROL help" "$("$XSCTL" help | cut -f1 | tr '\n' ' ')" \
+        "check log logfile memreport print quota quota-soft help  "
+    "$XSCTL" live-update -s >/dev/null 2>&1
+    check "live-update: not built in" $? 3
+    check "memreport with no log file: the reply" \
+        "$("$XSCTL" memreport | sed -n 1p | cut -d: -f1)" \
+        "Xenstore memory report"
+    "$XSCTL" logfile "$PROCVISOR_DIR/xs.log"
+    check "logfile" $? 0
+    "$XSCTL" memreport
+    check "memreport to the log file" \
+        "$(grep -c '^Xenstore memory report' "$PROCVISOR_DIR/xs.log")" 1
+    "$XSCTL" print "hello log"
+    check "the store's log lines go there" \
+        "$(grep -c '^hello log$' "$PROCVISOR_DIR/xs.log")" 1
+    "$XSCTL" memreport "$PROCVISOR_DIR/mem.txt"
+    check "memreport to a file" "$(grep -c '^ *0 ' "$PROCVISOR_DIR/mem.txt")" 1
+else
+    bad "xenstore-control is not installed (scripts/deps.sh installs xen-utils-4.17)"
+fi
 
 # --- hostile clients on the socket (python3 speaks the raw wire)
 if command -v python3 >/dev/null; then

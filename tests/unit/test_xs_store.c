@@ -45,9 +45,13 @@ struct reply {
 
 struct t {
     struct xs_store *s;
-    struct cstate d0, u5, u6;
-    bool missing[16]; /* domains domain_exists() says are gone */
+    struct cstate d0, u5, u6, x; /* x: a further connection, made by a test */
+    bool missing[16];            /* domains domain_exists() says are gone */
     char log[256];
+    struct xs_conn *closed[8]; /* what ops.conn_closed was told */
+    unsigned int nclosed;
+    char logfile[64], report_file[64], report[4096];
+    int report_rc; /* what ops.report answers */
 };
 
 static struct t *T; /* the current test's fixture */
@@ -67,7 +71,34 @@ static void log_cb(void *opaque, const char *msg)
     snprintf(t->log, sizeof(t->log), "%s", msg);
 }
 
-static const struct xs_store_ops ops = {dom_exists, log_cb};
+static void conn_closed_cb(void *opaque, struct xs_conn *c)
+{
+    struct t *t = opaque;
+
+    assert_true(t->nclosed < 8);
+    t->closed[t->nclosed++] = c;
+}
+
+static int logfile_cb(void *opaque, const char *file)
+{
+    struct t *t = opaque;
+
+    snprintf(t->logfile, sizeof(t->logfile), "%s", file);
+    return 0;
+}
+
+static int report_cb(void *opaque, const char *file, const char *text)
+{
+    struct t *t = opaque;
+
+    snprintf(t->report_file, sizeof(t->report_file), "%s",
+             file ? file : "(log)");
+    snprintf(t->report, sizeof(t->report), "%s", text);
+    return t->report_rc;
+}
+
+static const struct xs_store_ops ops = {dom_exists, log_cb, conn_closed_cb,
+                                        logfile_cb, report_cb};
 
 static int setup(void **state)
 {
@@ -101,6 +132,9 @@ static struct cstate *cs(struct xs_conn *c)
     }
     if (c == T->u5.c) {
         return &T->u5;
+    }
+    if (c == T->x.c) {
+        return &T->x;
     }
     return &T->u6;
 }
@@ -167,6 +201,15 @@ static struct reply *rq(struct xs_conn *c, uint32_t type, uint32_t tx,
 #define D0 (T->d0.c)
 #define U5 (T->u5.c)
 #define U6 (T->u6.c)
+#define X  (T->x.c)
+
+/* X becomes a new connection of domid (its events start afresh) */
+static struct xs_conn *new_x(unsigned int domid)
+{
+    memset(&T->x, 0, sizeof(T->x));
+    assert_int_equal(xs_conn_new(T->s, domid, domid == 0, &T->x.c), 0);
+    return T->x.c;
+}
 
 static void expect_ok(struct reply *r)
 {
@@ -203,6 +246,13 @@ static void expect_event(struct xs_conn *c, const char *path, const char *token)
     e = &st->ev[st->head++ % MAXEV];
     assert_string_equal(e->path, path);
     assert_string_equal(e->token, token);
+}
+
+/* forgets the events c got so far */
+static void skip_events(struct xs_conn *c)
+{
+    drain(c, &R);
+    cs(c)->head = cs(c)->tail;
 }
 
 static void expect_no_event(struct xs_conn *c)
@@ -945,6 +995,184 @@ static void test_tx_nodes_quota(void **state)
 
 /* ---- quotas ---- */
 
+/* 4.17 has one connection per domain: its quota holds a domain's
+ * connections together */
+static void test_tx_quota_per_domain(void **state)
+{
+    (void)state;
+    new_x(5);
+    for (int i = 1; i <= XS_QUOTA_TRANSACTIONS + 1; i++) {
+        assert_int_not_equal(
+            rq(i % 2 ? U5 : X, XS_TRANSACTION_START, 0, L("\0"))->type,
+            XS_ERROR);
+    }
+    ERR(U5, XS_TRANSACTION_START, 0, "\0", "ENOSPC");
+    ERR(X, XS_TRANSACTION_START, 0, "\0", "ENOSPC");
+    /* another domain has its own */
+    BODY(U6, XS_TRANSACTION_START, 0, "\0", "1\0");
+    rq(D0, XS_CONTROL, 0, L("quota\0005\0"));
+    assert_non_null(strstr(R.body, "transactions    :       11\n"));
+    /* a connection that goes takes its transactions with it */
+    xs_conn_free(X);
+    T->x.c = NULL;
+    assert_int_not_equal(rq(U5, XS_TRANSACTION_START, 0, L("\0"))->type,
+                         XS_ERROR);
+}
+
+/*
+ * The hostile pattern: every transaction a domain may open, on several
+ * connections, reading long missing paths.  What the store holds for the
+ * domain stays under its memory quota: past it, ENOMEM.
+ */
+static void test_memory_quota_transactions(void **state)
+{
+    static char p[2100];
+    long base, peak = 0;
+    unsigned int refused = 0;
+
+    (void)state;
+    domain_home(5);
+    new_x(5);
+    base = xs_domain_memory(T->s, 5);
+    assert_true(base > 0); /* its home */
+    for (int t = 1; t <= XS_QUOTA_TRANSACTIONS + 1; t++) {
+        struct xs_conn *c = t % 2 ? U5 : X;
+        uint32_t id;
+
+        rq(c, XS_TRANSACTION_START, 0, L("\0"));
+        assert_int_equal(R.type, XS_TRANSACTION_START);
+        id = (uint32_t)atoi(R.body);
+        for (int i = 0; i < XS_QUOTA_TRANS_NODES; i++) {
+            int n = snprintf(p, sizeof(p), "%04d-%04d-", t, i);
+            struct reply *r;
+
+            memset(p + n, 'a', 2048 - (size_t)n);
+            p[2048] = 0;
+            r = rq(c, XS_READ, id, p, 2049);
+            assert_int_equal(r->type, XS_ERROR);
+            if (!strcmp(r->body, "ENOMEM")) {
+                refused++;
+                break;
+            }
+            assert_string_equal(r->body, "ENOENT");
+            if (xs_domain_memory(T->s, 5) > peak) {
+                peak = xs_domain_memory(T->s, 5);
+            }
+        }
+    }
+    /* every transaction but the first ran into the quota */
+    assert_true(refused >= XS_QUOTA_TRANSACTIONS);
+    assert_true(peak < XS_QUOTA_MEMORY);
+    rq(D0, XS_CONTROL, 0, L("quota\0005\0"));
+    assert_non_null(strstr(R.body, "memory          :  "));
+    /* a failed transaction cannot commit; ending them gives it all back */
+    for (uint32_t id = 1; id <= XS_QUOTA_TRANSACTIONS + 1; id++) {
+        struct xs_conn *c = id % 2 ? U5 : X;
+        uint32_t tx = (id + 1) / 2;
+
+        rq(c, XS_TRANSACTION_END, tx, L("T\0"));
+        assert_int_equal(R.type, XS_ERROR);
+    }
+    assert_int_equal(xs_domain_memory(T->s, 5), base);
+    /* dom0 has no quota */
+    rq(D0, XS_TRANSACTION_START, 0, L("\0"));
+    for (int i = 0; i < 2000; i++) {
+        int n = snprintf(p, sizeof(p), "/%05d-", i);
+
+        memset(p + n, 'a', 2000 - (size_t)n);
+        p[2000] = 0;
+        expect_err(rq(D0, XS_READ, 1, p, 2001), "ENOENT");
+    }
+    assert_true(xs_domain_memory(T->s, 0) > XS_QUOTA_MEMORY);
+}
+
+/* what a domain's nodes and queued messages cost it */
+static void test_memory_accounting(void **state)
+{
+    struct xsd_sockmsg h = {XS_READ, 1, 0, sizeof("v")};
+    long base, with;
+
+    (void)state;
+    domain_home(5);
+    base = xs_domain_memory(T->s, 5);
+    OK(U5, XS_WRITE, 0, "v\0value");
+    /* a record (header, one permission, 5 bytes) and its key */
+    with = base + 24 + 8 + 5 + (long)strlen("/local/domain/5/v");
+    /* and the parent's list of children grew by "v\0" */
+    assert_int_equal(xs_domain_memory(T->s, 5), with + 2);
+    /* a queued reply counts until taken */
+    assert_int_equal(xs_handle(U5, &h, "v"), 0);
+    assert_int_equal(xs_domain_memory(T->s, 5),
+                     with + 2 + 16 + (long)strlen("value"));
+    drain(U5, &R);
+    assert_int_equal(xs_domain_memory(T->s, 5), with + 2);
+    OK(U5, XS_RM, 0, "v\0");
+    assert_int_equal(xs_domain_memory(T->s, 5), base);
+    /* a node dom0 gives the domain is the domain's */
+    OK(D0, XS_WRITE, 0, "/given\0");
+    OK(D0, XS_SET_PERMS, 0, "/given\0n5\0");
+    assert_int_equal(xs_domain_memory(T->s, 5),
+                     base + 24 + 8 + (long)strlen("/given"));
+}
+
+/* past its hard memory quota a domain's writes fail, its watches fire no
+ * more and it is not read (xs_conn_can_read) until it is back under */
+static void test_memory_quota_enforced(void **state)
+{
+    static char b[2100];
+    struct xsd_sockmsg h = {XS_READ, 0, 0, 0};
+    long base;
+    int i;
+
+    (void)state;
+    domain_home(5);
+    OK(U5, XS_WATCH, 0, "/local/domain/5\0t\0");
+    expect_event(U5, "/local/domain/5", "t");
+    base = xs_domain_memory(T->s, 5);
+    xs_store_quota(T->s)->memory = (int)base + 4000;
+    for (i = 0;; i++) {
+        int n = snprintf(b, sizeof(b), "n%d", i) + 1;
+        struct reply *r;
+
+        memset(b + n, 'x', 1000);
+        r = rq(U5, XS_WRITE, 0, b, (size_t)n + 1000);
+        if (r->type == XS_ERROR) {
+            expect_err(r, "ENOMEM");
+            break;
+        }
+        skip_events(U5);
+        assert_true(i < 4);
+    }
+    assert_true(xs_domain_memory(T->s, 5) < base + 4000);
+    assert_true(xs_conn_can_read(U5));
+    /* the privileged may still give it more: then it is over */
+    memcpy(b, "/local/domain/5/n0", sizeof("/local/domain/5/n0"));
+    memset(b + sizeof("/local/domain/5/n0"), 'y', 2000);
+    expect_ok(rq(D0, XS_WRITE, 0, b, sizeof("/local/domain/5/n0") + 2000));
+    assert_true(xs_domain_memory(T->s, 5) >= base + 4000);
+    assert_false(xs_conn_can_read(U5));
+    assert_true(xs_conn_can_read(U6));
+    assert_true(xs_conn_can_read(D0));
+    expect_no_event(U5); /* dropped: no memory for it */
+    OK(D0, XS_RM, 0, "/local/domain/5/n0\0");
+    assert_true(xs_conn_can_read(U5));
+    expect_event(U5, "/local/domain/5/n0", "t"); /* under it again */
+    /* outstanding replies: 4.17 stops reading at the quota, 20 */
+    h.len = 2;
+    for (i = 0; i < XS_QUOTA_OUTSTANDING; i++) {
+        assert_true(xs_conn_can_read(U5));
+        assert_int_equal(xs_handle(U5, &h, "v"), 0);
+    }
+    assert_false(xs_conn_can_read(U5));
+    rq(D0, XS_CONTROL, 0, L("quota\0005\0"));
+    assert_non_null(strstr(R.body, "outstanding     :       20\n"));
+    for (struct xs_msg *m; (m = xs_conn_pop(U5));) {
+        assert_int_equal(m->hdr.type, XS_ERROR); /* ENOENT */
+        xs_msg_free(T->s, m);
+        assert_true(xs_conn_can_read(U5));
+    }
+}
+
 static void test_watch_quota(void **state)
 {
     char b[32];
@@ -1151,9 +1379,172 @@ static void test_release_removes_owned_nodes(void **state)
     expect_no_event(D0);
     ERR(D0, XS_READ, 0, "/local/domain/5\0", "ENOENT");
     assert_int_equal(xs_domain_nodes(T->s, 5), 0);
-    /* and a dead domain's entries no longer count */
-    ERR(U5, XS_READ, 0, "/shared\0", "EACCES");
+    /* and a released domain's entries no longer count, not even for the
+     * domain introduced again */
+    assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+    ERR(new_x(5), XS_READ, 0, "/shared\0", "EACCES");
     BODY(U6, XS_READ, 0, "/shared\0", "v");
+    /* they are still there, ignored */
+    BODY(D0, XS_GET_PERMS, 0, "/shared\0", "n0\0r5\0r6\0");
+}
+
+/* a domain's connections close with its release: 4.17 frees its
+ * connection; what they had goes with them */
+static void test_release_closes_connections(void **state)
+{
+    struct xsd_sockmsg h = {XS_READ, 0, 0, 2};
+
+    (void)state;
+    assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+    new_x(5);
+    OK(U5, XS_WATCH, 0, "/w\0t\0");
+    expect_event(U5, "/w", "t");
+    BODY(X, XS_TRANSACTION_START, 0, "\0", "1\0");
+    OK(D0, XS_WATCH, 0, "@releaseDomain\0r\0");
+    expect_event(D0, "@releaseDomain", "r");
+    assert_int_equal(xs_domain_conns(T->s, 5), 2);
+    OK(D0, XS_RELEASE, 0, "5\0");
+    assert_int_equal(T->nclosed, 2);
+    assert_true(xs_conn_closed(U5) && xs_conn_closed(X));
+    assert_false(xs_conn_can_read(U5));
+    assert_int_equal(xs_handle(U5, &h, "v"), -EPIPE);
+    assert_null(xs_conn_pop(U5));
+    expect_event(D0, "@releaseDomain", "r");
+    rq(D0, XS_CONTROL, 0, L("quota\0005\0"));
+    assert_non_null(strstr(R.body, "watches         :        0\n"
+                                   "transactions    :        0\n"));
+    /* the embedder frees them */
+    xs_conn_free(X);
+    T->x.c = NULL;
+    assert_int_equal(xs_domain_conns(T->s, 5), 1);
+    /* dom0's and other domains' are not closed */
+    assert_false(xs_conn_closed(U6));
+    ERR(D0, XS_RELEASE, 0, "5\0", "ENOENT");
+}
+
+/* a domain's death cleans up whether it was released before or not */
+static void test_dead_after_release(void **state)
+{
+    (void)state;
+    assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+    OK(D0, XS_WATCH, 0, "@releaseDomain\0r\0");
+    expect_event(D0, "@releaseDomain", "r");
+    OK(D0, XS_RELEASE, 0, "5\0");
+    expect_event(D0, "@releaseDomain", "r");
+    /* it still exists: dom0 may give it a node */
+    OK(D0, XS_WRITE, 0, "/late\0");
+    OK(D0, XS_SET_PERMS, 0, "/late\0n5\0");
+    assert_int_equal(xs_domain_nodes(T->s, 5), 1);
+    assert_int_equal(xs_domain_dead(T->s, 5), 0);
+    expect_event(D0, "@releaseDomain", "r");
+    ERR(D0, XS_READ, 0, "/late\0", "ENOENT");
+    assert_int_equal(xs_domain_nodes(T->s, 5), 0);
+    /* a domain the store never knew */
+    assert_int_equal(xs_domain_dead(T->s, 9), -ENOENT);
+    expect_no_event(D0);
+}
+
+/* @releaseDomain fires when a domain is seen shut down, once until
+ * RESUME (4.17's check_domains()), and again when it dies */
+static void test_shutdown_fires_release(void **state)
+{
+    const unsigned int five = 5, both[] = {5, 6};
+
+    (void)state;
+    OK(D0, XS_WATCH, 0, "@releaseDomain\0r\0");
+    expect_event(D0, "@releaseDomain", "r");
+    /* not introduced: nothing */
+    assert_int_equal(xs_domains_shutdown(T->s, &five, 1), 0);
+    expect_no_event(D0);
+    assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+    assert_int_equal(xs_domain_introduce(T->s, 6), 0);
+    assert_int_equal(xs_domains_shutdown(T->s, &five, 1), 1);
+    expect_event(D0, "@releaseDomain", "r");
+    expect_no_event(D0);
+    assert_int_equal(xs_domains_shutdown(T->s, &five, 1), 0);
+    expect_no_event(D0);
+    /* one event for what one scan found */
+    OK(D0, XS_RESUME, 0, "5\0");
+    assert_int_equal(xs_domains_shutdown(T->s, both, 2), 2);
+    expect_event(D0, "@releaseDomain", "r");
+    expect_no_event(D0);
+    /* still introduced, its connection still served */
+    BODY(D0, XS_IS_DOMAIN_INTRODUCED, 0, "5\0", "T\0");
+    BODY(U5, XS_GET_DOMAIN_PATH, 0, "5\0", "/local/domain/5\0");
+    assert_int_equal(xs_domain_dead(T->s, 5), 0);
+    expect_event(D0, "@releaseDomain", "r");
+}
+
+/*
+ * Domain ids are reused: a permission entry naming a domain that was
+ * released after the node was written must not give the next domain with
+ * that id access, whether the transaction that wrote it commits before or
+ * after the new domain is introduced (4.17's generation rule).
+ */
+static void test_domid_reuse(void **state)
+{
+    (void)state;
+    for (int late = 0; late < 2; late++) {
+        assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+        rq(D0, XS_TRANSACTION_START, 0, L("\0"));
+        assert_int_equal(atoi(R.body), late + 1);
+        expect_ok(rq(D0, XS_WRITE, late + 1, L("/secret\0s")));
+        expect_ok(rq(D0, XS_SET_PERMS, late + 1, L("/secret\0n0\0r5\0")));
+        expect_ok(rq(D0, XS_WRITE, late + 1, L("/mine\0m")));
+        expect_ok(rq(D0, XS_SET_PERMS, late + 1, L("/mine\0n5\0")));
+        OK(D0, XS_RELEASE, 0, "5\0");
+        if (late) {
+            /* the new domain 5 is there before the commit */
+            assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+            new_x(5);
+        }
+        expect_ok(rq(D0, XS_TRANSACTION_END, late + 1, L("T\0")));
+        if (!late) {
+            assert_int_equal(xs_domain_introduce(T->s, 5), 0);
+            new_x(5);
+        }
+        ERR(X, XS_READ, 0, "/secret\0", "EACCES");
+        ERR(X, XS_WRITE, 0, "/mine\0x", "EACCES");
+        /* the dead domain's node went to dom0; its entry stays, ignored */
+        BODY(D0, XS_GET_PERMS, 0, "/secret\0", "n0\0r5\0");
+        BODY(D0, XS_GET_PERMS, 0, "/mine\0", "n0\0");
+        assert_int_equal(xs_domain_nodes(T->s, 5), 0);
+        /* what dom0 grants the new domain works */
+        OK(D0, XS_SET_PERMS, 0, "/secret\0n0\0r5\0");
+        BODY(X, XS_READ, 0, "/secret\0", "s");
+        OK(D0, XS_RM, 0, "/secret\0");
+        OK(D0, XS_RM, 0, "/mine\0");
+        OK(D0, XS_RELEASE, 0, "5\0");
+    }
+}
+
+/* the generation rule on committed nodes and inside transactions */
+static void test_domid_reuse_committed(void **state)
+{
+    (void)state;
+    assert_int_equal(xs_domain_introduce(T->s, 7), 0);
+    OK(D0, XS_WRITE, 0, "/n\0v");
+    OK(D0, XS_SET_PERMS, 0, "/n\0n0\0b7\0");
+    BODY(new_x(7), XS_READ, 0, "/n\0", "v");
+    OK(D0, XS_RELEASE, 0, "7\0");
+    assert_int_equal(xs_domain_introduce(T->s, 7), 0);
+    /* the new domain 7: no access, in a transaction neither, and a write
+     * by dom0 (of data only) keeps the entry ignored */
+    ERR(new_x(7), XS_READ, 0, "/n\0", "EACCES");
+    BODY(X, XS_TRANSACTION_START, 0, "\0", "1\0");
+    ERR(X, XS_READ, 1, "/n\0", "EACCES");
+    OK(X, XS_TRANSACTION_END, 1, "F\0");
+    OK(D0, XS_WRITE, 0, "/n\0w");
+    ERR(X, XS_WRITE, 0, "/n\0x", "EACCES");
+    BODY(D0, XS_TRANSACTION_START, 0, "\0", "1\0");
+    OK(D0, XS_WRITE, 1, "/n\0z");
+    OK(D0, XS_TRANSACTION_END, 1, "T\0");
+    ERR(X, XS_READ, 0, "/n\0", "EACCES");
+    /* a watcher of the new domain hears nothing through the old entry */
+    OK(X, XS_WATCH, 0, "/n\0t\0");
+    expect_event(X, "/n", "t");
+    OK(D0, XS_WRITE, 0, "/n\0y");
+    expect_no_event(X);
 }
 
 /* ---- CONTROL ---- */
@@ -1163,7 +1554,8 @@ static void test_control(void **state)
     (void)state;
     ERR(U5, XS_CONTROL, 0, "help\0", "EACCES");
     BODY(D0, XS_CONTROL, 0, "help\0",
-         "check\t\nlog\ton|off\nprint\t<string>\n"
+         "check\t\nlog\ton|off\nlogfile\t<file>\nmemreport\t[<file>]\n"
+         "print\t<string>\n"
          "quota\t[set <name> <val>|<domid>]\n"
          "quota-soft\t[set <name> <val>]\nhelp\t\n\0");
     ERR(D0, XS_CONTROL, 0, "help\0x\0", "EINVAL");
@@ -1204,12 +1596,42 @@ static void test_control_quota(void **state)
          "watches         :        0\n"
          "transactions    :        0\n"
          "outstanding     :        0\n"
-         "memory          :        0\n\0");
+         "memory          :      132\n\0"); /* 3 records with keys */
     rq(D0, XS_CONTROL, 0, L("quota-soft\0"));
     assert_string_equal(R.body, "Quota settings:\nmemory           :  "
                                 "2097152 Total Xenstore memory per domain "
                                 "(warning level)\n");
     ERR(D0, XS_CONTROL, 0, "quota-soft\0005\0", "EINVAL");
+}
+
+static void test_control_logfile_memreport(void **state)
+{
+    (void)state;
+    ERR(D0, XS_CONTROL, 0, "logfile\0", "EINVAL");
+    OK(D0, XS_CONTROL, 0, "logfile\0/tmp/x.log\0");
+    assert_string_equal(T->logfile, "/tmp/x.log");
+    domain_home(5);
+    /* no log file: 4.17 answers EBADF, we answer with the report */
+    T->report_rc = -EBADF;
+    rq(D0, XS_CONTROL, 0, L("memreport\0"));
+    assert_int_equal(R.type, XS_CONTROL);
+    assert_non_null(strstr(R.body, "Xenstore memory report: "));
+    assert_non_null(strstr(R.body, "\n     5      1       0            0 "
+                                   "          1           0 "));
+    /* to the log file, or to a file */
+    T->report_rc = 0;
+    OK(D0, XS_CONTROL, 0, "memreport\0");
+    assert_string_equal(T->report_file, "(log)");
+    OK(D0, XS_CONTROL, 0, "memreport\0/tmp/r\0");
+    assert_string_equal(T->report_file, "/tmp/r");
+    assert_non_null(strstr(T->report, "domain  nodes watches transactions"));
+    /* EBADF, which the wire has no string for: EINVAL, as in 4.17 */
+    T->report_rc = -EBADF;
+    ERR(D0, XS_CONTROL, 0, "memreport\0/nope/r\0", "EINVAL");
+    ERR(D0, XS_CONTROL, 0, "memreport\0a\0b\0", "EINVAL");
+    /* a xenstored built without live update does not know it */
+    ERR(D0, XS_CONTROL, 0, "live-update\0-s\0", "EINVAL");
+    ERR(U5, XS_CONTROL, 0, "memreport\0", "EACCES");
 }
 
 /* ---- robustness ---- */
@@ -1300,6 +1722,10 @@ int main(void)
         T_(test_tx_events_at_commit),
         T_(test_tx_quota),
         T_(test_tx_nodes_quota),
+        T_(test_tx_quota_per_domain),
+        T_(test_memory_quota_transactions),
+        T_(test_memory_accounting),
+        T_(test_memory_quota_enforced),
         T_(test_watch_quota),
         T_(test_node_quota),
         T_(test_node_quota_in_tx),
@@ -1308,8 +1734,14 @@ int main(void)
         T_(test_directory_part_generation),
         T_(test_domain_messages),
         T_(test_release_removes_owned_nodes),
+        T_(test_release_closes_connections),
+        T_(test_dead_after_release),
+        T_(test_shutdown_fires_release),
+        T_(test_domid_reuse),
+        T_(test_domid_reuse_committed),
         T_(test_control),
         T_(test_control_quota),
+        T_(test_control_logfile_memreport),
         T_(test_garbage_requests),
 #undef T_
     };
