@@ -15,11 +15,11 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <grp.h>
 
 #include "cli.h"
-#include "sock.h"
 
 /* As root, a device model runs as uid DM_UID_BASE + its pid, with no new
  * privileges: it holds only what the hypervisor hands it (docs/vfio.md). */
@@ -97,9 +97,15 @@ static int dm_start(const char *type, const char *options, const char *sock,
 
     *pid = -1;
     if (sock) {
-        int fd = pv_connect_path(sock);
-        if (fd < 0) {
-            cli_die("device add: connect %s: %s", sock, strerror(-fd));
+        /* vfio-user is a byte stream */
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (strlen(sock) >= sizeof(sa.sun_path)) {
+            cli_die("device add: socket path too long");
+        }
+        strcpy(sa.sun_path, sock);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            cli_die("device add: connect %s: %s", sock, strerror(errno));
         }
         return fd;
     }

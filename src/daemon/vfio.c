@@ -897,7 +897,10 @@ static void ctl_faults(struct daemon *dm, struct conn *c,
         snprintf(f[i].name, sizeof(f[i].name), "%s", buf[i].device);
         f[i].domid = gi.domid == VFIO_DOMID_NONE ? DOMID_INVALID : gi.domid;
         f[i].flags = buf[i].write ? 1 : 0;
-        f[i].reason = -EFAULT;
+        f[i].reason = buf[i].reason == IOMMU_FAULT_PERM       ? -EACCES
+                      : buf[i].reason == IOMMU_FAULT_OVERFLOW ? -EOVERFLOW
+                      : buf[i].reason == IOMMU_FAULT_NO_IOMMU ? -ENODEV
+                                                              : -EFAULT;
     }
     rep->ret = (int64_t)n;
     conn_reply(dm, c, h, dm->tx, sizeof(*rep) + n * sizeof(*f), NULL, 0);

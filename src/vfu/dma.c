@@ -287,7 +287,17 @@ static int dma_rw(struct vfu_dev *d, bool write, uint64_t iova, void *buf,
         return fault(d, "bus mastering is off", write, iova, len, -EPERM);
     }
     if (check_range(d, iova, len, write ? VFU_DMA_WRITE : VFU_DMA_READ)) {
-        return fault(d, "not mapped for it", write, iova, len, -EFAULT);
+        /* Not all of it is mapped here: the client is the IOMMU and
+         * decides, by message, for the whole range (procvisor's daemon
+         * refuses it and logs the fault where dom0 sees it).  Nothing is
+         * moved unless the client allows all of a chunk. */
+        d->dma_busy++;
+        rc = vfu_peer_dma(d, write, iova, b, len);
+        d->dma_busy--;
+        if (rc) {
+            return fault(d, "not mapped for it", write, iova, len, -EFAULT);
+        }
+        return 0;
     }
     d->dma_busy++;
     while (left && !rc) {
