@@ -308,8 +308,12 @@ static int vfio_faults(void)
            "Dir", "IOVA", "Length", "Reason");
     for (int64_t i = 0; i < n; i++) {
         f[i].name[PV_VFIO_NAME_MAX - 1] = '\0';
-        printf("%14.6f %-14s d%-5u %-5s %#18" PRIx64 " %8" PRIu64 " %s\n",
-               (double)f[i].time_ns / 1e9, f[i].name, f[i].domid,
+        char dom[16] = "-";
+        if (f[i].domid != 0x7ff4u) {
+            snprintf(dom, sizeof(dom), "d%u", f[i].domid);
+        }
+        printf("%14.6f %-14s %-6s %-5s %#18" PRIx64 " %8" PRIu64 " %s\n",
+               (double)f[i].time_ns / 1e9, f[i].name, dom,
                (f[i].flags & 1) ? "write" : "read", f[i].iova, f[i].len,
                strerror(-f[i].reason));
     }

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# vfio.sh - VFIO end to end, as a new user runs it: dom0 adds emulated PCI
+# devices (device-model processes), assigns a group to a domain, and an
+# unmodified <linux/vfio.h> driver (examples/vfio-edu.c) in that domain
+# drives the edu device: MMIO, DMA from shared and anonymous memory,
+# interrupts, and a refused DMA that shows in the fault log.  Then the
+# rules around it: another domain cannot open the group, an unassigned
+# group is not there, release waits for the group to close, and a device
+# model killed under its driver fails that driver's accesses cleanly while
+# the daemon and the other devices go on.
+. "$(dirname "$0")/lib.sh"
+
+EDU="$BUILD/vfio-edu"
+SURVIVOR="$BUILD/tests/vfio_survivor"
+out="$PROCVISOR_DIR/out"
+
+# --- devices
+read -r edu_name edu_group < <(pv device add edu)
+check "device add edu" "$edu_name $edu_group" "0000:00:01.0 1"
+read -r mtty_name mtty_group < <(pv device add mtty)
+check "device add mtty" "$mtty_name $mtty_group" "0000:00:02.0 2"
+read -r edu2_name edu2_group < <(pv device add edu --dma-mask 32)
+check "a second edu, its own group" "$edu2_name $edu2_group" "0000:00:03.0 3"
+pv vfio list >"$out"
+check "vfio list shows them" "$(awk 'NR > 1 {print $1, $2, $3, $4, $5, $9}' "$out" | tr '\n' ';')" \
+    "0000:00:01.0 edu 1 1234:11e8 - running;0000:00:02.0 mtty 2 4348:3253 - running;0000:00:03.0 edu 3 1234:11e8 - running;"
+pv device add nosuchmodel >/dev/null 2>&1
+check "an unknown device type is refused" $? 1
+check "and leaves nothing behind" "$(pv vfio list | wc -l)" 4
+
+a=$(pv create vfio-a)
+b=$(pv create vfio-b)
+# a domain lives while a process of it does
+"$PROCVISOR" run vfio-a -- sleep 600 &
+keep_a=$!
+"$PROCVISOR" run vfio-b -- sleep 600 &
+keep_b=$!
+wait_for "[ \"\$(procs_of vfio-a)\" = 1 ] && [ \"\$(procs_of vfio-b)\" = 1 ]"
+
+# --- not assigned: the group is not there for the domain
+pv run "$a" -- "$EDU" "$edu_group" "$edu_name" >"$out" 2>&1
+check "an unassigned group cannot be opened" "$?:$(grep -c 'No such file' "$out")" "1:1"
+
+pv vfio assign "$edu_group" "$a"
+check "assign" $? 0
+check "list shows the domain" "$(pv vfio list | awk -v n="$edu_name" '$1 == n {print $5}')" "d$a"
+
+# --- the example driver, unmodified, finding the device through sysfs
+pv run "$a" -- "$EDU" >"$out" 2>&1
+check "vfio-edu in the domain" $? 0
+grep -q "10! = 3628800" "$out"
+check "factorial through MMIO, completion by interrupt" $? 0
+check "DMA round trips, byte for byte" "$(grep -c 'every byte right' "$out")" 3
+grep -q "0x900000: refused, no completion" "$out"
+check "a DMA to an unmapped IOVA is refused" $? 0
+grep -q "^id register: 0x010000ed" "$out"
+check "edu's id register" $? 0
+[ "$(grep -c FAIL "$out")" = 0 ] || cat "$out"
+
+pv vfio faults >"$out"
+check "the fault log has the refused DMA" \
+    "$(awk -v n="$edu_name" '$2 == n && $5 == "0x900000" {print $4, $6}' "$out")" "write 4096"
+check "the device counts it" "$(pv vfio list | awk -v n="$edu_name" '$1 == n {print $8}')" 1
+
+# --- another domain: its processes cannot open the group
+pv run "$b" -- "$EDU" "$edu_group" "$edu_name" >"$out" 2>&1
+check "another domain cannot open the group" "$?:$(grep -c 'No such file' "$out")" "1:1"
+pv run "$b" -- "$EDU" >"$out" 2>&1
+check "nor see the device in its sysfs" "$(grep -c 'no edu device' "$out")" 1
+
+# --- a group is open once; release waits for it to close
+fifo="$PROCVISOR_DIR/fifo"
+mkfifo "$fifo"
+exec 5<>"$fifo"
+pv run "$a" -- "$SURVIVOR" "$edu_group" "$edu_name" <&5 >"$out" 2>&1 &
+holder=$!
+wait_for "grep -q ready '$out'"
+check "the survivor's set-up" "$(grep -c '=-' "$out")" 0
+pv run "$a" -- "$EDU" "$edu_group" "$edu_name" >"$PROCVISOR_DIR/out2" 2>&1
+check "a second open of the group is EBUSY" \
+    "$?:$(grep -c 'Device or resource busy' "$PROCVISOR_DIR/out2")" "1:1"
+pv vfio release "$edu_group" 2>/dev/null
+check "release of an open group is refused" $? 1
+check "the device is open once" "$(pv vfio list | awk -v n="$edu_name" '$1 == n {print $7}')" 1
+
+# --- kill the device model under the driver
+dmpid=$(pv vfio list | awk -v n="$edu_name" '$1 == n {print $6}')
+kill -9 "$dmpid"
+wait_for "[ \"\$(pv vfio list | awk -v n=$edu_name '\$1 == n {print \$9}')\" = dead ]"
+check "the killed model's device is dead" \
+    "$(pv vfio list | awk -v n="$edu_name" '$1 == n {print $9}')" dead
+echo go >&5
+wait "$holder"
+check "the driver survives" $? 0
+check "REQ asks the driver to let go" "$(kv "$out" req)" 1
+check "a BAR access fails" "$(kv "$out" read)" -EIO
+check "info still answers (cached)" "$(kv "$out" info)" 0
+check "SET_IRQS is ENODEV" "$(kv "$out" irqs)" -ENODEV
+check "RESET is ENODEV" "$(kv "$out" reset)" -ENODEV
+exec 5>&-
+
+check "the daemon goes on" "$(pv list | awk '$1 == "vfio-a" {print $5}')" running
+pv vfio assign "$edu2_group" "$b"
+pv run "$b" -- "$EDU" "$edu2_group" "$edu2_name" >"$out" 2>&1
+check "another device works in another domain" "$?:$(tail -n 1 "$out")" \
+    "0:vfio-edu: all good"
+pv vfio release "$edu_group"
+check "release once closed" $? 0
+pv device del "$edu_name"
+check "device del of the dead device" $? 0
+check "it is gone" "$(pv vfio list | grep -c "$edu_name")" 0
+
+# --- a domain that dies gives its groups back
+pv destroy "$b" >/dev/null
+wait "$keep_b" 2>/dev/null
+wait_for "[ \"\$(pv vfio list | awk -v n=$edu2_name '\$1 == n {print \$5}')\" = - ]"
+check "a dead domain's group is unassigned" \
+    "$(pv vfio list | awk -v n="$edu2_name" '$1 == n {print $5}')" -
+kill "$keep_a"
+wait "$keep_a" 2>/dev/null
+finish
