@@ -87,6 +87,17 @@ exec 4<&-
 wait "$gs" || true
 rm -f "$gfifo" "$gout"
 
+step "VFIO: procvisor device add edu   # QEMU's edu device, in its own device-model process"
+read -r edu_name edu_group < <($pv device add edu)
+echo "$edu_name $edu_group"
+drv=$($pv create demo-driver)
+step "procvisor vfio assign $edu_group demo-driver; procvisor run demo-driver -- vfio-edu   # <linux/vfio.h> only"
+$pv vfio assign "$edu_group" "$drv"
+$pv run demo-driver -- build/vfio-edu | sed 's/^/demo-driver: /'
+step "procvisor vfio list; procvisor vfio faults   # the DMA the IOMMU refused"
+$pv vfio list
+$pv vfio faults
+
 step "procvisor dmesg"
 $pv dmesg
 echo

@@ -885,17 +885,13 @@ static void ctl_faults(struct daemon *dm, struct conn *c,
     }
     n = vfio_faults(dm->vfio, 0, buf, max);
     for (size_t i = 0; i < n; i++) {
-        struct vfio_group *g = vfio_group_find(dm->vfio, buf[i].group_id);
-        struct vfio_group_info gi = {.domid = VFIO_DOMID_NONE};
-        if (g) {
-            vfio_group_get_info(g, &gi);
-        }
         memset(&f[i], 0, sizeof(f[i]));
         f[i].time_ns = buf[i].time;
         f[i].iova = buf[i].iova;
         f[i].len = buf[i].len;
         snprintf(f[i].name, sizeof(f[i].name), "%s", buf[i].device);
-        f[i].domid = gi.domid == VFIO_DOMID_NONE ? DOMID_INVALID : gi.domid;
+        f[i].domid =
+            buf[i].domid == VFIO_DOMID_NONE ? DOMID_INVALID : buf[i].domid;
         f[i].flags = buf[i].write ? 1 : 0;
         f[i].reason = buf[i].reason == IOMMU_FAULT_PERM       ? -EACCES
                       : buf[i].reason == IOMMU_FAULT_OVERFLOW ? -EOVERFLOW

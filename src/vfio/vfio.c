@@ -1366,6 +1366,7 @@ int vfio_dma(struct vfio *v, struct vfio_device *d, uint64_t iova, uint64_t len,
     e->seq = ++v->nfaults;
     e->time = now;
     e->group_id = d->group->id;
+    e->domid = d->group->domid;
     e->handle = d->handle;
     memcpy(e->device, d->name, VFIO_DEVNAME_MAX);
     e->iova = iova;

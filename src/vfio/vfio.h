@@ -313,6 +313,7 @@ struct vfio_fault {
     uint64_t seq;  /* 1, 2, ... */
     uint64_t time; /* the caller's clock, as given */
     uint32_t group_id;
+    uint32_t domid;  /* the group's domain then, VFIO_DOMID_NONE */
     uint64_t handle; /* the device's */
     char device[VFIO_DEVNAME_MAX];
     uint64_t iova, len; /* the DMA */

@@ -59,8 +59,8 @@ check "edu's id register" $? 0
 [ "$(grep -c FAIL "$out")" = 0 ] || cat "$out"
 
 pv vfio faults >"$out"
-check "the fault log has the refused DMA" \
-    "$(awk -v n="$edu_name" '$2 == n && $5 == "0x900000" {print $4, $6}' "$out")" "write 4096"
+check "the fault log has the refused DMA, with its domain" \
+    "$(awk -v n="$edu_name" '$2 == n && $5 == "0x900000" {print $3, $4, $6}' "$out")" "d$a write 4096"
 check "the device counts it" "$(pv vfio list | awk -v n="$edu_name" '$1 == n {print $8}')" 1
 
 # --- another domain: its processes cannot open the group
