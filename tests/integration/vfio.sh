@@ -63,6 +63,17 @@ check "the fault log has the refused DMA, with its domain" \
     "$(awk -v n="$edu_name" '$2 == n && $5 == "0x900000" {print $3, $4, $6}' "$out")" "d$a write 4096"
 check "the device counts it" "$(pv vfio list | awk -v n="$edu_name" '$1 == n {print $8}')" 1
 
+# --- the UART: I/O BAR, loopback, INTx automask and UNMASK, MSI
+pv vfio assign "$mtty_group" "$a"
+pv run "$a" -- "$BUILD/tests/vfio_mtty" "$mtty_group" "$mtty_name" >"$out" 2>&1
+check "mtty through /dev/vfio" "$?:$(grep -c WRONG "$out")" "0:0"
+[ "$(grep -c WRONG "$out")" = 0 ] || cat "$out"
+check "mtty: INTx stays masked until UNMASK" "$(kv "$out" masked_until_unmask)" 0
+check "mtty: UNMASK of a line still up signals again" \
+    "$(kv "$out" still_asserted_fires_again)" 1
+check "mtty: loopback" "$(kv "$out" loopback_2)" 66
+check "mtty: MSI" "$(kv "$out" msi_fires)" 1
+
 # --- another domain: its processes cannot open the group
 pv run "$b" -- "$EDU" "$edu_group" "$edu_name" >"$out" 2>&1
 check "another domain cannot open the group" "$?:$(grep -c 'No such file' "$out")" "1:1"
