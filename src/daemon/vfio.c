@@ -849,17 +849,18 @@ static void vctl_list(struct daemon *dm, struct conn *c, const struct pv_hdr *h)
     size_t max = (PV_PAYLOAD_MAX - sizeof(*rep)) / sizeof(*d), n = 0;
 
     for (struct vdev *v = dm->vdevs; v && n < max; v = v->next, n++) {
-        struct vfio_group_info gi = {.domid = VFIO_DOMID_NONE};
         struct vfio_device_stats st = {0};
         if (v->core) {
-            vfio_group_get_info(vfio_device_group(v->core), &gi);
             vfio_device_stats(v->core, &st);
         }
         memset(&d[n], 0, sizeof(d[n]));
         snprintf(d[n].name, sizeof(d[n].name), "%s", v->name);
         snprintf(d[n].type, sizeof(d[n].type), "%s", v->type);
         d[n].group = v->group;
-        d[n].domid = gi.domid == VFIO_DOMID_NONE ? DOMID_INVALID : gi.domid;
+        /* the device's own assignment: one added to an assigned group
+         * has none until the group is assigned again */
+        uint32_t dd = v->core ? vfio_device_domid(v->core) : VFIO_DOMID_NONE;
+        d[n].domid = dd == VFIO_DOMID_NONE ? DOMID_INVALID : dd;
         d[n].flags = v->dead ? PV_VFIO_DEV_DEAD : 0;
         d[n].pid = v->dead ? 0 : v->pid;
         d[n].vendor = v->vendor;

@@ -233,6 +233,11 @@ static bool bdf_ok(const char *s)
     return s[8] <= '1'; /* device number 00..1f */
 }
 
+uint32_t vfio_device_domid(const struct vfio_device *d)
+{
+    return d->domid;
+}
+
 struct vfio_container *vfio_group_container(const struct vfio_group *g)
 {
     return g->container;

@@ -125,6 +125,10 @@ struct vfio_group *vfio_device_group(const struct vfio_device *d);
 const struct vfio_device_desc *vfio_device_desc(const struct vfio_device *d);
 bool vfio_device_is_dead(const struct vfio_device *d);
 uint32_t vfio_device_opens(const struct vfio_device *d);
+/* The domain the device was assigned to with its group, or
+ * VFIO_DOMID_NONE (a device added to an assigned group, until dom0
+ * assigns the group again). */
+uint32_t vfio_device_domid(const struct vfio_device *d);
 
 /*
  * dom0's assign GROUP DOMAIN: the group and every device in it become the

@@ -63,6 +63,22 @@ check "the fault log has the refused DMA, with its domain" \
     "$(awk -v n="$edu_name" '$2 == n && $5 == "0x900000" {print $3, $4, $6}' "$out")" "d$a write 4096"
 check "the device counts it" "$(pv vfio list | awk -v n="$edu_name" '$1 == n {print $8}')" 1
 
+# --- viability: a group is viable only when all its devices are assigned
+read -r v1_name v1_group < <(pv device add edu --group 7)
+pv vfio assign 7 "$a"
+read -r v2_name v2_group < <(pv device add edu --group 7)
+check "a second device joins group 7" "$v2_group" 7
+check "it stays unassigned" "$(pv vfio list | awk -v n="$v2_name" '$1 == n {print $5}')" -
+pv run "$a" -- "$EDU" 7 "$v1_name" >"$out" 2>&1
+check "the group is not viable" "$?:$(grep -c 'group 7 is not viable' "$out")" "1:1"
+pv vfio assign 7 "$a"
+pv run "$a" -- "$EDU" 7 "$v2_name" >"$out" 2>&1
+check "assigned again, it is" "$?:$(tail -n 1 "$out")" "0:vfio-edu: all good"
+pv vfio release 7
+pv device del "$v1_name"
+pv device del "$v2_name"
+check "both devices gone" "$(pv vfio list | grep -c ' 7 ')" 0
+
 # --- the UART: I/O BAR, loopback, INTx automask and UNMASK, MSI
 pv vfio assign "$mtty_group" "$a"
 pv run "$a" -- "$BUILD/tests/vfio_mtty" "$mtty_group" "$mtty_name" >"$out" 2>&1
