@@ -138,6 +138,32 @@ pv device del "$edu_name"
 check "device del of the dead device" $? 0
 check "it is gone" "$(pv vfio list | grep -c "$edu_name")" 0
 
+# --- a hostile driver speaking the messages raw
+read -r h_name h_group < <(pv device add edu)
+pv vfio assign "$h_group" "$a"
+fds_before=$(ls /proc/"$daemon_pid"/fd | wc -l)
+pv run "$a" -- "$BUILD/tests/vfio_hostile" "$h_group" "$h_name" >"$out" 2>&1
+check "the hostile driver ran to its end" "$(kv "$out" done)" 0
+want="len_lies=-22 ioctl_before_open=-22 unknown_op=-22 open_container=0
+second_open_same_conn=-16 wrong_kind=-22 group_out_of_range=-2
+group_unknown=-2 open_group=0 group_twice=-16 set_container_invented=-77
+set_container_zero=-77 set_container=0 device_before_iommu=-22 set_iommu=0
+fds_on_status=0 map_fd_flag_no_fd=0 map_overlap=-17 map_short_argsz=-14
+device_opens_before_limit=64 device_open_past_limit=-24
+device_name_unknown=-19 device_name_options=-22 region_fd_on_container=-22
+irqs_fd_not_sent=-22 irqs_huge_count=-22 region_fd_out_of_range=-22
+group_ioctl_on_device=-22"
+for kvp in $want; do
+    check "hostile: ${kvp%%=*}" "$(kv "$out" "${kvp%%=*}")" "${kvp#*=}"
+done
+wait_for "[ \"\$(ls /proc/$daemon_pid/fd | wc -l)\" -le $fds_before ]"
+check "the daemon holds no descriptor more" \
+    "$(( $(ls /proc/"$daemon_pid"/fd | wc -l) <= fds_before ))" 1
+check "the device is closed again" \
+    "$(pv vfio list | awk -v n="$h_name" '$1 == n {print $7, $9}')" "0 running"
+pv vfio release "$h_group"
+pv device del "$h_name"
+
 # --- a domain that dies gives its groups back
 pv destroy "$b" >/dev/null
 wait "$keep_b" 2>/dev/null
