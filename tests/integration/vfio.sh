@@ -138,6 +138,55 @@ pv device del "$edu_name"
 check "device del of the dead device" $? 0
 check "it is gone" "$(pv vfio list | grep -c "$edu_name")" 0
 
+# --- any vfio-user server plugs in the same way: one already listening
+"$BUILD/procvisor-dm" edu -q --socket "$PROCVISOR_DIR/ext.sock" &
+ext=$!
+wait_for "[ -S '$PROCVISOR_DIR/ext.sock' ]"
+read -r x_name x_group < <(pv device add vfio-user --socket "$PROCVISOR_DIR/ext.sock")
+check "device add vfio-user --socket" "$(pv vfio list | awk -v n="$x_name" '$1 == n {print $2, $4, $6}')" \
+    "vfio-user 1234:11e8 $ext"
+pv vfio assign "$x_group" "$a"
+pv run "$a" -- "$EDU" "$x_group" "$x_name" >"$out" 2>&1
+check "a driver drives it" "$?:$(tail -n 1 "$out")" "0:vfio-edu: all good"
+pv vfio release "$x_group"
+pv device del "$x_name"
+kill "$ext"
+wait "$ext" 2>/dev/null
+
+# --- hostile device models: the daemon refuses them and goes on
+if command -v python3 >/dev/null; then
+    bad_server() { # MODE: what the fake server does after VERSION arrives
+        python3 - "$PROCVISOR_DIR/bad.sock" "$1" <<'PYEOF' &
+import os, socket, struct, sys, time
+path, mode = sys.argv[1], sys.argv[2]
+if os.path.exists(path):
+    os.unlink(path)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(path); s.listen(1)
+c, _ = s.accept()
+hdr = c.recv(16)
+if mode == "huge":      # a reply header claiming 4 GiB
+    c.sendall(struct.pack("<HHIII", 1, 1, 0xffffffff, 1, 0))
+elif mode == "garbage":
+    c.sendall(os.urandom(4096))
+elif mode == "stray":   # a reply to a command never sent
+    c.sendall(struct.pack("<HHIII", 999, 9, 16, 1, 0))
+time.sleep(5)           # "hang": say nothing
+PYEOF
+        bad=$!
+        wait_for "[ -S '$PROCVISOR_DIR/bad.sock' ]"
+    }
+    for mode in huge garbage stray hang; do
+        bad_server "$mode"
+        pv device add vfio-user --socket "$PROCVISOR_DIR/bad.sock" >/dev/null 2>&1
+        check "a device model that answers '$mode' is refused" $? 1
+        kill "$bad" 2>/dev/null
+        wait "$bad" 2>/dev/null
+        rm -f "$PROCVISOR_DIR/bad.sock"
+    done
+    check "the daemon goes on after them" "$(pv list | awk '$1 == "vfio-a" {print $5}')" running
+fi
+
 # --- a hostile driver speaking the messages raw
 read -r h_name h_group < <(pv device add edu)
 pv vfio assign "$h_group" "$a"
