@@ -208,9 +208,10 @@ static void open_device(struct edu *e, int group_id, const char *name)
 /* MSI if the device has it, else INTx (level, auto-masked). */
 static void setup_irq(struct edu *e)
 {
-    struct {
+    /* a vfio_irq_set with one eventfd in its data[] */
+    union {
         struct vfio_irq_set set;
-        int32_t fd;
+        uint8_t bytes[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
     } s;
     int idx[2] = {VFIO_PCI_MSI_IRQ_INDEX, VFIO_PCI_INTX_IRQ_INDEX};
 
@@ -230,7 +231,7 @@ static void setup_irq(struct edu *e)
                                       .index = (uint32_t)idx[i],
                                       .start = 0,
                                       .count = 1};
-        s.fd = e->irq_fd;
+        memcpy(s.set.data, &e->irq_fd, sizeof(int32_t));
         if (ioctl(e->device, VFIO_DEVICE_SET_IRQS, &s) == 0) {
             e->irq_index = idx[i];
             printf("interrupts: %s through an eventfd\n",
