@@ -75,20 +75,21 @@ _Static_assert(offsetof(struct vfio_device_ioeventfd, fd) == 24,
 _Static_assert(sizeof(struct dirent) == sizeof(struct dirent64),
                "dirent64 is dirent on this ABI");
 
-#define PAGE         4096ull
-#define REGION_SHIFT 40 /* vfio-pci's region offsets: index << 40 */
-#define REGION_MASK  ((1ull << REGION_SHIFT) - 1)
-#define XFER_DEFAULT (1u << 20)   /* vfio-user's max_data_xfer_size */
-#define RW_MAX       0x7ffff000ul /* Linux's MAX_RW_COUNT */
-#define NAME_LEN_MAX 4096u        /* GET_DEVICE_FD: strndup_user(PAGE_SIZE) */
-#define RCACHE       16           /* regions whose descriptor is kept */
-#define AREAS_MAX    32
-#define RX_CAP       4096u
-#define SMALL_IO     256u
-#define ROOM         32u  /* a vfio-user header and region access */
-#define GROUP_MAJOR  243u /* what /dev/vfio/N reports; Linux's is dynamic */
-#define MISC_MAJOR   10u
-#define VFIO_MINOR   196u
+#define PAGE           4096ull
+#define REGION_SHIFT   40 /* vfio-pci's region offsets: index << 40 */
+#define REGION_MASK    ((1ull << REGION_SHIFT) - 1)
+#define XFER_DEFAULT   (1u << 20)   /* vfio-user's max_data_xfer_size */
+#define RW_MAX         0x7ffff000ul /* Linux's MAX_RW_COUNT */
+#define NAME_LEN_MAX   4096u        /* GET_DEVICE_FD: strndup_user(PAGE_SIZE) */
+#define RCACHE         16           /* regions whose descriptor is kept */
+#define AREAS_MAX      32
+#define RX_CAP         4096u
+#define SMALL_IO       256u
+#define ROOM           32u /* a vfio-user header and region access */
+#define SEQPACKET_XFER (64u * 1024u)
+#define GROUP_MAJOR    243u /* what /dev/vfio/N reports; Linux's is dynamic */
+#define MISC_MAJOR     10u
+#define VFIO_MINOR     196u
 
 /* ---- vfio-user, as far as region access needs it (QEMU's
  * docs/interop/vfio-user.rst; src/vfu/vfu_wire.h will hold the same) ---- */
@@ -679,7 +680,12 @@ static int device_new(int dm_fd, int conn_fd, const uint8_t *info,
         shim_real.close(conn_fd);
         return -ENOMEM;
     }
-    rc = pvc_init(&dev->conn, conn_fd);
+    /* the device's connection is one of the daemon's, or nothing we may
+     * wait on */
+    rc = getsockopt(conn_fd, SOL_SOCKET, SO_TYPE, &type, &sl) == 0 &&
+                 type == SOCK_SEQPACKET
+             ? pvc_init(&dev->conn, conn_fd)
+             : -EPROTO;
     if (rc) {
         free(dev);
         free(vd);
@@ -701,8 +707,12 @@ static int device_new(int dm_fd, int conn_fd, const uint8_t *info,
             vd->xfer = di.max_data_xfer_size;
         }
     }
+    sl = sizeof(type);
     vd->stream = getsockopt(dm_fd, SOL_SOCKET, SO_TYPE, &type, &sl) != 0 ||
-                 type == SOCK_STREAM;
+                 type != SOCK_SEQPACKET;
+    if (!vd->stream && vd->xfer > SEQPACKET_XFER) {
+        vd->xfer = SEQPACKET_XFER; /* one datagram must carry it */
+    }
     vd->rxbuf = vd->rx;
     dev->kind = SHIM_VFIO_DEVICE;
     dev->fd = dm_fd;
@@ -1242,15 +1252,17 @@ void *vfio_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
         errno = -rc;
         return MAP_FAILED;
     }
-    if (reg.nareas == 0) {
-        struct stat st;
-        inside = fstat(reg.fd, &st) == 0 && st.st_size >= 0 &&
-                 roff + plen <= (uint64_t)st.st_size;
-    }
-    for (uint32_t i = 0; i < reg.nareas && !inside; i++) {
-        const struct pv_vfio_mmap_area *a = &reg.area[i];
-        inside = roff >= a->offset && a->offset + a->size >= a->offset &&
-                 roff + plen <= a->offset + a->size;
+    /* within a mappable area, and within the descriptor: a mapping past
+     * its end would fault (SIGBUS) on the first touch */
+    struct stat st;
+    if (fstat(reg.fd, &st) == 0 && st.st_size >= 0 &&
+        roff + plen <= (uint64_t)st.st_size) {
+        inside = reg.nareas == 0;
+        for (uint32_t i = 0; i < reg.nareas && !inside; i++) {
+            const struct pv_vfio_mmap_area *a = &reg.area[i];
+            inside = roff >= a->offset && a->offset + a->size >= a->offset &&
+                     roff + plen <= a->offset + a->size;
+        }
     }
     if (!inside) {
         if (owned) {
@@ -1523,6 +1535,9 @@ FILE *vfio_fopen(const char *path, const char *mode, bool *mine)
     FILE *f;
 
     *mine = false;
+    if (strncmp(path, "/dev/", 5) == 0) {
+        return NULL; /* a stdio stream of a VFIO node: not made up */
+    }
     if (strpbrk(mode, "wa+")) {
         flags = O_RDWR;
     }
