@@ -424,20 +424,21 @@ struct pv_vfio_rep {
 _Static_assert(sizeof(struct pv_vfio_rep) == 24, "pv_vfio_rep layout");
 
 /*
- * How the preload library fills an IOCTL (src/compat/vfio.c; every
- * request of type ';' is forwarded, decoded by kind and number):
- *  - no argument (GET_API_VERSION, UNSET_CONTAINER, RESET, unknown
- *    numbers): arg = the raw argument, no bytes;
- *  - an int (CHECK_EXTENSION, SET_IOMMU): arg = the int, no bytes;
- *  - SET_CONTAINER: arg = the int the pointer points to, cookie = that
- *    descriptor's container cookie, or 0 when it is an open descriptor
- *    but no container (the daemon answers -EBADFD after its own checks,
- *    as Linux does; a closed descriptor is -EBADF before sending);
- *  - GET_DEVICE_FD: bytes = the name without its NUL (< 4096 bytes);
- *  - a structure starting with argsz: bytes = the readable prefix of the
- *    argument, up to max(argsz, 4) bytes and at most PV_VFIO_ARG_MAX; if
- *    len is less than min(argsz, PV_VFIO_ARG_MAX) the rest faulted, and a
- *    request that needs it is -EFAULT;
+ * How the preload library fills an IOCTL (src/compat/vfio.c), by the
+ * core's table (src/vfio/args.h, vfio_args_def() of the kind and the
+ * request truncated to 32 bits, as the kernel's cmd):
+ *  - unknown to the table, or NONE: arg = the raw argument, no bytes;
+ *  - VALUE (CHECK_EXTENSION, SET_IOMMU): arg = the raw argument;
+ *  - INT (SET_CONTAINER): arg = the int the pointer points to, cookie =
+ *    that descriptor's container cookie, or 0 when it is an open
+ *    descriptor but no container (the daemon answers -EBADFD after its
+ *    own checks, as Linux does; a closed descriptor is -EBADF before
+ *    sending);
+ *  - STRING (GET_DEVICE_FD): bytes = the name without its NUL (< 4096);
+ *  - ARGSZ: bytes = what the kernel copies in: minsz, then
+ *    vfio_args_in_len() in all (SET_IRQS' data when argsz covers it), at
+ *    most PV_VFIO_ARG_MAX; fewer when the caller's memory ends first, for
+ *    the decoder's -EFAULT where copy_from_user has one;
  *  - MAP_DMA: with PV_VFIO_F_FD, one descriptor of the file whose shared
  *    mapping holds all of [vaddr, vaddr + size), and arg = the file
  *    offset of vaddr; otherwise arg = 0 and no descriptor;

@@ -62,6 +62,7 @@
 
 #include <linux/vfio.h>
 
+#include "args.h"
 #include "shim.h"
 #include "sock.h"
 
@@ -72,6 +73,10 @@ _Static_assert(sizeof(struct vfio_irq_set) == 20, "irq_set layout");
 _Static_assert(offsetof(struct vfio_irq_set, count) == 16, "irq_set layout");
 _Static_assert(offsetof(struct vfio_device_ioeventfd, fd) == 24,
                "ioeventfd layout");
+_Static_assert((int)PV_VFIO_CONTAINER == (int)VFIO_KIND_CONTAINER &&
+                   (int)PV_VFIO_GROUP == (int)VFIO_KIND_GROUP &&
+                   (int)PV_VFIO_DEVICE == (int)VFIO_KIND_DEVICE,
+               "the wire's kinds are the core's");
 _Static_assert(sizeof(struct dirent) == sizeof(struct dirent64),
                "dirent64 is dirent on this ABI");
 
@@ -276,53 +281,6 @@ static int64_t group_number(const char *s)
 
 /* ---- ioctl ---- */
 
-enum argk {
-    A_NONE,      /* the raw argument value */
-    A_INT,       /* an int in the argument */
-    A_U32PTR,    /* a pointer to a u32, sent as arg */
-    A_CONTAINER, /* SET_CONTAINER: a pointer to a container's descriptor */
-    A_STRING,    /* GET_DEVICE_FD: a pointer to a device name */
-    A_ARGSZ,     /* a structure starting with u32 argsz */
-};
-
-static enum argk arg_kind(enum shim_kind kind, unsigned long req)
-{
-    unsigned long n = req - VFIO_GET_API_VERSION; /* VFIO_BASE + n */
-
-    switch (kind) {
-    case SHIM_VFIO_CONTAINER:
-        if (req == VFIO_CHECK_EXTENSION || req == VFIO_SET_IOMMU) {
-            return A_INT;
-        }
-        /* type1 GET_INFO/MAP/UNMAP (12-14), DIRTY_PAGES (17), and sPAPR's
-         * structures (12, 17-21); 15/16 (sPAPR enable/disable) take none */
-        return (n >= 12 && n <= 14) || (n >= 17 && n <= 21) ? A_ARGSZ : A_NONE;
-    case SHIM_VFIO_GROUP:
-        switch (req) {
-        case VFIO_GROUP_GET_STATUS:
-            return A_ARGSZ;
-        case VFIO_GROUP_SET_CONTAINER:
-            return A_CONTAINER;
-        case VFIO_GROUP_GET_DEVICE_FD:
-            return A_STRING;
-        default:
-            return A_NONE;
-        }
-    case SHIM_VFIO_DEVICE:
-        if (req == VFIO_DEVICE_RESET) {
-            return A_NONE;
-        }
-        if (req == VFIO_DEVICE_GET_GFX_DMABUF) {
-            return A_U32PTR;
-        }
-        /* GET_INFO..SET_IRQS (7-10), hot reset info/reset, gfx plane,
-         * IOEVENTFD, FEATURE (12-17), and the later cdev ioctls (18-20) */
-        return (n >= 7 && n <= 10) || (n >= 12 && n <= 20) ? A_ARGSZ : A_NONE;
-    default:
-        return A_NONE;
-    }
-}
-
 /* A descriptor the program holds: 0, or -EBADF. */
 static int fd_valid(int fd)
 {
@@ -493,23 +451,29 @@ static int device_new(int dm_fd, int conn_fd, const uint8_t *info,
  * One VFIO ioctl on a container, group or device: -1/errno as the kernel's,
  * or its result.
  */
-int vfio_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
+int vfio_ioctl(struct shim_dev *dev, unsigned long lreq, void *arg)
 {
     const size_t hdr = sizeof(struct pv_vfio_req);
+    /* the kernel's cmd is an unsigned int: the rest of a long is lost */
+    uint32_t req = (uint32_t)lreq;
     uint64_t uarg = (uint64_t)(uintptr_t)arg;
-    uint8_t *buf;
+    enum pv_vfio_kind kind = dev->kind == SHIM_VFIO_CONTAINER
+                                 ? PV_VFIO_CONTAINER
+                             : dev->kind == SHIM_VFIO_GROUP ? PV_VFIO_GROUP
+                                                            : PV_VFIO_DEVICE;
+    const struct vfio_ioctl_def *def = vfio_args_def((enum vfio_kind)kind, req);
+    enum vfio_shape shape = def ? def->shape : VFIO_SHAPE_NONE;
+    enum vfio_op op = def ? def->op : VFIO_OP_NONE;
     struct pv_vfio_req q = {
         .op = PV_VFIO_IOCTL,
-        .kind = dev->kind == SHIM_VFIO_CONTAINER ? PV_VFIO_CONTAINER
-                : dev->kind == SHIM_VFIO_GROUP   ? PV_VFIO_GROUP
-                                                 : PV_VFIO_DEVICE,
+        .kind = kind,
         .request = req,
         .arg = uarg,
     };
     uint32_t argsz = 0;
     size_t len = 0, got = 0;
     int fds[PV_FDS_MAX], nfds = 0, rfds[2] = {-1, -1}, nr = 2;
-    enum argk k;
+    uint8_t *buf;
     int64_t r;
     int rc = 0;
 
@@ -531,34 +495,31 @@ int vfio_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
     if (!buf) {
         return fail(ENOMEM);
     }
-    k = arg_kind(dev->kind, req);
-    switch (k) {
-    case A_NONE:
+    /*
+     * What the kernel would copy from the caller, by the core's table
+     * (src/vfio/args.h): an unknown request goes with nothing, for the
+     * daemon's -ENOTTY (or a container's -EINVAL before SET_IOMMU).
+     */
+    switch (shape) {
+    case VFIO_SHAPE_NONE:
+    case VFIO_SHAPE_VALUE:
         break;
-    case A_INT:
-        q.arg = (uint64_t)(int64_t)(int)uarg;
-        break;
-    case A_U32PTR: {
-        uint32_t v;
-        if (pvc_peek(&v, uarg, sizeof(v))) {
-            rc = -EFAULT;
-            break;
-        }
-        q.arg = v;
-        break;
-    }
-    case A_CONTAINER: {
+    case VFIO_SHAPE_INT: {
+        /* SET_CONTAINER: the descriptor is named by its cookie */
         int32_t cfd;
         struct shim_dev *c;
         if (pvc_peek(&cfd, uarg, sizeof(cfd))) {
             rc = -EFAULT;
             break;
         }
+        q.arg = (uint64_t)(int64_t)cfd;
+        if (op != VFIO_OP_GROUP_SET_CONTAINER) {
+            break;
+        }
         if (fd_valid(cfd)) {
             rc = -EBADF;
             break;
         }
-        q.arg = (uint64_t)(int64_t)cfd;
         c = shim_dev_get(cfd);
         if (c) {
             q.cookie = c->kind == SHIM_VFIO_CONTAINER ? c->vfio_cookie : 0;
@@ -566,7 +527,7 @@ int vfio_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
         }
         break;
     }
-    case A_STRING: {
+    case VFIO_SHAPE_STRING: {
         size_t n = peek_prefix(buf + hdr, uarg, NAME_LEN_MAX);
         uint8_t *nul = memchr(buf + hdr, '\0', n);
         if (!nul) {
@@ -576,21 +537,28 @@ int vfio_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
         len = (size_t)(nul - (buf + hdr));
         break;
     }
-    case A_ARGSZ: {
+    case VFIO_SHAPE_ARGSZ: {
+        /* minsz first (its copy_from_user comes before every check),
+         * then what else the kernel reads (SET_IRQS' data); a short read
+         * goes as it is, for the daemon's -EFAULT where Linux has one */
         size_t want;
-        if (pvc_peek(&argsz, uarg, sizeof(argsz))) {
-            rc = -EFAULT;
+        len = peek_prefix(buf + hdr, uarg, def->minsz);
+        if (len >= sizeof(argsz)) {
+            memcpy(&argsz, buf + hdr, sizeof(argsz));
+        }
+        if (len < def->minsz) {
             break;
         }
-        want = argsz < sizeof(argsz) ? sizeof(argsz) : argsz;
+        want = vfio_args_in_len(def, buf + hdr, len);
         if (want > PV_VFIO_ARG_MAX) {
             want = PV_VFIO_ARG_MAX;
         }
-        len = peek_prefix(buf + hdr, uarg, want);
-        if (dev->kind == SHIM_VFIO_DEVICE) {
+        if (want > len) {
+            len += peek_prefix(buf + hdr + len, uarg + len, want - len);
+        }
+        if (op == VFIO_OP_DEVICE_SET_IRQS || op == VFIO_OP_DEVICE_IOEVENTFD) {
             rc = collect_fds(req, buf + hdr, len, fds, &nfds);
-        } else if (dev->kind == SHIM_VFIO_CONTAINER &&
-                   req == VFIO_IOMMU_MAP_DMA &&
+        } else if (op == VFIO_OP_IOMMU_MAP_DMA &&
                    len >= sizeof(struct vfio_iommu_type1_dma_map)) {
             struct vfio_iommu_type1_dma_map m;
             dev_t fdev;
@@ -619,8 +587,9 @@ int vfio_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
     q.len = (uint32_t)len;
     memcpy(buf, &q, hdr);
     r = pvc_call_full(&dev->conn, PV_MSG_VFIO, buf, hdr + len, fds, nfds, buf,
-                      PV_PAYLOAD_MAX, &got, rfds, k == A_STRING ? &nr : NULL);
-    if (k != A_STRING) {
+                      PV_PAYLOAD_MAX, &got, rfds,
+                      shape == VFIO_SHAPE_STRING ? &nr : NULL);
+    if (shape != VFIO_SHAPE_STRING) {
         nr = 0;
     }
     if (r == -ECONNRESET || r == -EPIPE || r == -ENOTCONN) {
@@ -637,7 +606,7 @@ int vfio_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
         } else if (r < 0) {
             rc = -sane_errno(-r, EPROTO);
         }
-        if (rc == 0 && k == A_STRING) {
+        if (rc == 0 && op == VFIO_OP_GROUP_GET_DEVICE_FD) {
             if (nr != 2) {
                 rc = -EPROTO;
             } else {
@@ -645,14 +614,14 @@ int vfio_ioctl(struct shim_dev *dev, unsigned long req, void *arg)
                                 rep.cookie);
                 nr = 0; /* device_new owns them now */
             }
-        } else if (k == A_ARGSZ && rep.len && rc != -EPROTO) {
+        } else if (shape == VFIO_SHAPE_ARGSZ && rep.len && rc != -EPROTO) {
             /* copied back whatever the result, never past argsz */
             size_t n = rep.len < argsz ? rep.len : argsz;
             if (pvc_poke(uarg, buf + sizeof(rep), n)) {
                 rc = -EFAULT;
             }
         }
-        if (rc == 0 && k != A_STRING) {
+        if (rc == 0 && op != VFIO_OP_GROUP_GET_DEVICE_FD) {
             rc = r > INT_MAX ? INT_MAX : (int)r;
         }
     }
@@ -728,6 +697,48 @@ static int device_new(int dm_fd, int conn_fd, const uint8_t *info,
         free(dev);
     }
     return rc;
+}
+
+/*
+ * Linux releases a container, group or device when its last descriptor
+ * closes, before close returns: a group can be opened again at once, a
+ * container's group unset once its device is closed.  Here the release is
+ * the daemon's, when it sees the connection close, which would be after
+ * close returns and race the program's next request on another
+ * connection.  So closing says so (shutdown) and waits, boundedly, for
+ * the daemon to close its end; no exchange is in flight meanwhile (the
+ * connection's lock).  A device's own connection goes the same way (the
+ * program's descriptor is the device model's socket).
+ */
+#define CLOSE_WAIT_MS 2000
+
+void vfio_fd_closing(struct shim_dev *dev)
+{
+    int fd = dev->kind == SHIM_VFIO_DEVICE ? dev->conn.fd : dev->fd;
+    char sink[256];
+
+    if (fd < 0) {
+        return;
+    }
+    pthread_mutex_lock(&dev->conn.lock);
+    if (shutdown(fd, SHUT_WR) == 0) {
+        for (;;) {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            int n = poll(&p, 1, CLOSE_WAIT_MS);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                break; /* a daemon that does not answer: go on */
+            }
+            /* a late reply nobody waits for; its descriptors are closed */
+            ssize_t r = recv(fd, sink, sizeof(sink), MSG_DONTWAIT | MSG_TRUNC);
+            if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+                break; /* the daemon's end is closed: released */
+            }
+        }
+    }
+    pthread_mutex_unlock(&dev->conn.lock);
 }
 
 void vfio_release(struct shim_dev *dev)
