@@ -546,9 +546,24 @@ SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags,
     return shim_real.mremap(old, old_len, new_len, flags, new_addr);
 }
 
+/* Before a VFIO descriptor closes: its object is released when close
+ * returns, as in Linux (vfio.c). */
+static void vfio_closing(int fd)
+{
+    struct shim_dev *dev = shim_dev_get(fd);
+
+    if (dev) {
+        if (is_vfio(dev)) {
+            vfio_fd_closing(dev);
+        }
+        shim_dev_put(dev);
+    }
+}
+
 SHIM_EXPORT int close(int fd)
 {
     if (is_dev(fd)) {
+        vfio_closing(fd);
         table_drop(fd);
     }
     return shim_real.close(fd);
@@ -569,7 +584,16 @@ void closefrom(int lowfd);
 
 SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-    int r = shim_real.close_range(first, last, flags);
+    int r;
+
+    for (unsigned int fd = first;
+         !(flags & CLOSE_RANGE_CLOEXEC) && fd <= last && fd < SHIM_MAX_FD;
+         fd++) {
+        if (is_dev((int)fd)) {
+            vfio_closing((int)fd);
+        }
+    }
+    r = shim_real.close_range(first, last, flags);
 
     if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) {
         drop_range(first, last);
@@ -579,6 +603,11 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 
 SHIM_EXPORT void closefrom(int lowfd)
 {
+    for (int fd = lowfd < 0 ? 0 : lowfd; fd < SHIM_MAX_FD; fd++) {
+        if (is_dev(fd)) {
+            vfio_closing(fd);
+        }
+    }
     shim_real.closefrom(lowfd);
     if (lowfd >= 0) {
         drop_range((unsigned int)lowfd, SHIM_MAX_FD - 1);
@@ -987,6 +1016,20 @@ static void atfork_child(void)
             }
             fd_table[fd] = NULL;
             free(dev);
+        }
+    }
+}
+
+/* At exit, the VFIO objects are released before the process is gone, as
+ * Linux's exit closes them: the next program can open the group at once
+ * (vfio.c, vfio_fd_closing).  A killed process's go when the daemon sees
+ * its connections close. */
+__attribute__((destructor)) static void shim_fini(void)
+{
+    for (int fd = 0; fd < SHIM_MAX_FD; fd++) {
+        struct shim_dev *dev = __atomic_load_n(&fd_table[fd], __ATOMIC_ACQUIRE);
+        if (dev && is_vfio(dev)) {
+            vfio_closing(fd);
         }
     }
 }

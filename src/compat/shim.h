@@ -169,6 +169,8 @@ ssize_t vfio_prwv(struct shim_dev *dev, bool write, const struct iovec *iov,
                   int iovcnt, off_t off);
 void *vfio_mmap(struct shim_dev *dev, void *addr, size_t len, int prot,
                 int flags, off_t off);
+/* the program closes a VFIO descriptor: release its object now */
+void vfio_fd_closing(struct shim_dev *dev);
 void vfio_release(struct shim_dev *dev);
 void vfio_atfork_child(struct shim_dev *dev);
 
