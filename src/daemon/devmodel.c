@@ -214,14 +214,12 @@ static int recv_msg(int fd, uint8_t *buf, size_t cap, struct vfu_hdr *h,
 /* ---- DMA on behalf of a device ---- */
 
 /* Copy between buf and the memory of one translated segment list. */
-static int dma_copy(struct daemon *dm, struct iommu_seg *segs, size_t n,
-                    bool write, uint8_t *buf)
+static int dma_copy(struct iommu_seg *segs, size_t n, bool write, uint8_t *buf)
 {
     struct iovec local[DM_IOV_MAX], remote[DM_IOV_MAX];
     size_t nio = 0, want = 0, pos = 0;
     struct dm_backing *anon = NULL;
 
-    (void)dm;
     for (size_t i = 0; i < n; i++) {
         struct dm_backing *b = (struct dm_backing *)(uintptr_t)segs[i].cookie;
         if (b->fd >= 0) {
@@ -293,7 +291,7 @@ static void dma_serve(struct daemon *dm, struct vdev *v, int fd,
         /* a write's bytes go from the request; a read's into the reply */
         uint8_t *buf =
             write ? (uint8_t *)data : out + VFU_HDR_SIZE + sizeof(da);
-        rc = dma_copy(dm, segs, nsegs, write, buf);
+        rc = dma_copy(segs, nsegs, write, buf);
         if (rc) {
             daemon_log(dm, "%s: DMA %s %#llx+%llu failed: %s", v->name,
                        write ? "write" : "read", (unsigned long long)da.addr,

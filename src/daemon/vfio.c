@@ -384,8 +384,7 @@ static int req_irq(struct vdev *v, const struct vfio_irqs_effect *e,
 
 /* GET_DEVICE_FD's descriptors: a restricted client of the device model
  * for the region accesses, and a new connection for the file's ioctls. */
-static int open_device(struct daemon *dm, struct conn *c, struct vdev *v,
-                       struct conn *devc, int *out_fd)
+static int open_device(struct daemon *dm, struct vdev *v, int *out_fd)
 {
     struct {
         uint32_t a, b;
@@ -402,8 +401,6 @@ static int open_device(struct daemon *dm, struct conn *c, struct vdev *v,
         close(sv[0]);
         return rc == -ENODEV || v->dead ? -ENODEV : rc;
     }
-    (void)c;
-    (void)devc;
     *out_fd = sv[0];
     return 0;
 }
@@ -528,7 +525,7 @@ static void do_ioctl(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
     if (ret >= 0 && rep->dev) {
         struct vdev *v = vdev_of(dm, vfio_device_file_device(rep->dev));
         int sock = -1;
-        long rc = v ? open_device(dm, c, v, devc, &sock) : -ENODEV;
+        long rc = v ? open_device(dm, v, &sock) : -ENODEV;
         if (rc) {
             vfio_device_close(rep->dev);
             ret = rc;
