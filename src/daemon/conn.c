@@ -454,6 +454,7 @@ static void m_attach(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
     nc = conn_new(dm, fds[0], CONN_DOMAIN, c->d);
     if (nc) {
         nc->pidfd = (int)syscall(SYS_pidfd_open, dm->attach_cred.pid, 0);
+        nc->pid = dm->attach_cred.pid;
     }
 }
 
@@ -544,9 +545,9 @@ void conn_handle(struct daemon *dm, struct conn *c, uint8_t *buf, size_t n,
     bad = bad || (c->kind != CONN_TOKEN && !c->hello && h.type != PV_MSG_HELLO);
     bad = bad || c->waiting;
     /* descriptors only travel with ATTACH, XS_ATTACH and VFIO's */
-    bad = bad || (nfds && h.type != PV_MSG_ATTACH &&
-                  h.type != PV_MSG_XS_ATTACH && h.type != PV_MSG_VFIO &&
-                  h.type != PV_MSG_VFIO_CTL);
+    bad =
+        bad || (nfds && h.type != PV_MSG_ATTACH && h.type != PV_MSG_XS_ATTACH &&
+                h.type != PV_MSG_VFIO && h.type != PV_MSG_VFIO_CTL);
     if (bad) {
         for (int i = 0; i < nfds; i++) {
             close(fds[i]);

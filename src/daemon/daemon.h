@@ -36,10 +36,10 @@
 #define DAEMON_XS_DOMAIN_CONNS 16u
 
 enum conn_kind {
-    CONN_CONTROL = 1, /* dom0's control socket: control ops and dom0 calls */
-    CONN_DOMAIN = 2,  /* one process of a domain */
-    CONN_TOKEN = 4,   /* a domain's inherited token: ATTACH only */
-    CONN_XS = 8,      /* a xenstore client: a byte stream of xs_wire.h */
+    CONN_CONTROL = 1,   /* dom0's control socket: control ops and dom0 calls */
+    CONN_DOMAIN = 2,    /* one process of a domain */
+    CONN_TOKEN = 4,     /* a domain's inherited token: ATTACH only */
+    CONN_XS = 8,        /* a xenstore client: a byte stream of xs_wire.h */
     CONN_DEVMODEL = 16, /* a device model's vfio-user socket (or twin) */
 };
 
@@ -70,6 +70,7 @@ struct waiter {
 struct conn {
     int fd;
     int pidfd; /* the peer process, for destroy; -1 when unknown */
+    pid_t pid; /* its pid, from the credentials it attached with */
     enum conn_kind kind;
     bool hello;   /* HELLO done */
     bool settled; /* made a request past HELLO: no more descriptors */

@@ -283,6 +283,9 @@ static void dma_serve(struct daemon *dm, struct vdev *v, int fd,
 
     rc = vfu_check_dma_access(h->cmd, p, vfu_payload_len(h), (unsigned)nfds,
                               VFU_MAX_DATA_XFER, &da, &data);
+    if (rc == 0 && !v->core) {
+        rc = -EFAULT; /* not registered yet: it has no IOMMU to go through */
+    }
     if (rc == 0) {
         rc = vfio_dma(dm->vfio, v->core, da.addr, da.count, write,
                       hv_now(&dm->hv), segs, DM_MAX_SEGS, &nsegs);

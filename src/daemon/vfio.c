@@ -459,8 +459,6 @@ static void do_ioctl(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
         break;
     }
     if (def && def->op == VFIO_OP_IOMMU_MAP_DMA) {
-        struct ucred cr;
-        socklen_t sl = sizeof(cr);
         b = calloc(1, sizeof(*b));
         if (!b) {
             ret = -ENOMEM;
@@ -472,10 +470,13 @@ static void do_ioctl(struct daemon *dm, struct conn *c, const struct pv_hdr *h,
             b->fd = fds[0];
             fds[0] = -1;
             b->fd_off = q->arg;
-        } else if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) == 0 &&
-                   cr.pid > 0) {
-            b->pid = cr.pid;
-            b->pidfd = (int)syscall(SYS_pidfd_open, cr.pid, 0);
+        } else if (c->pidfd >= 0 && c->pid > 0) {
+            /* the process that attached this connection, as the kernel
+             * vouched for it then (SCM_CREDENTIALS), through the pidfd
+             * taken then: never a pid looked up later, which may have
+             * been reused by anyone */
+            b->pid = c->pid;
+            b->pidfd = fcntl(c->pidfd, F_DUPFD_CLOEXEC, 0);
         }
         env.map_cookie = (uint64_t)(uintptr_t)b;
     }
